@@ -1,0 +1,1 @@
+"""The autograder: builds handouts from the reference, grades submissions in a sandbox, reports."""

@@ -1,0 +1,120 @@
+"""Check an implementation with the numeric gradient (CSE 587).
+
+Following the definition of the derivative, with a small h:
+
+    f'(x) ≈ (f(x + h) − f(x − h)) / 2h
+
+The centred difference has error O(h²), against O(h) for the one-sided one.
+The analytic gradient a and the numeric one n agree when the relative error
+
+    |a − n| / max(1e-8, |a| + |n|)
+
+is small: at most 1e-6 for smooth functions, 1e-4 near kinks (see
+:mod:`reference.tolerances`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import tolerances
+from .tensor import Tensor
+
+
+def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = tolerances.GRADCHECK_STEP) -> np.ndarray:
+    """∂f/∂x by centred differences, one entry at a time, for an array ``x`` of any shape.
+
+    ``f`` maps an array shaped like ``x`` to a number. ``x`` itself is not
+    modified: each entry is perturbed in a private copy and restored.
+    """
+    x = np.array(x, dtype=np.float64)
+    gradient = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + h
+        f_plus = float(f(x))
+        x[index] = original - h
+        f_minus = float(f(x))
+        x[index] = original
+        gradient[index] = (f_plus - f_minus) / (2 * h)
+    return gradient
+
+
+def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+    """|a − n| / max(1e-8, |a| + |n|), entry by entry (two zeros give 0, not 0/0)."""
+    analytic, numeric = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
+    return np.abs(analytic - numeric) / np.maximum(tolerances.RELATIVE_ERROR_FLOOR, np.abs(analytic) + np.abs(numeric))
+
+
+@dataclass
+class GradientCheck:
+    """The comparison of one input's analytic and numeric gradients."""
+
+    name: str
+    analytic: np.ndarray
+    numeric: np.ndarray
+    errors: np.ndarray
+    tolerance: float
+
+    @property
+    def max_error(self) -> float:
+        return float(self.errors.max()) if self.errors.size else 0.0
+
+    @property
+    def worst_index(self) -> tuple[int, ...]:
+        return tuple(int(i) for i in np.unravel_index(int(self.errors.argmax()), self.errors.shape)) if self.errors.size else ()
+
+    @property
+    def passed(self) -> bool:
+        return bool(np.all(self.errors <= self.tolerance))
+
+    def __str__(self) -> str:
+        verdict = "ok" if self.passed else "MISMATCH"
+        if not self.errors.size:
+            return f"{self.name}: empty, {verdict}"
+        i = self.worst_index
+        return (
+            f"{self.name}: max relative error {self.max_error:.2e} (tolerance {self.tolerance:.0e}) at index {i}: "
+            f"analytic {self.analytic[i]:.10g}, numeric {self.numeric[i]:.10g}, {verdict}"
+        )
+
+
+def check_gradients(
+    f: Callable[..., Tensor],
+    inputs: Sequence[np.ndarray],
+    *,
+    upstream: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    h: float = tolerances.GRADCHECK_STEP,
+    tolerance: float = tolerances.GRADCHECK_SMOOTH,
+    names: Sequence[str] | None = None,
+) -> list[GradientCheck]:
+    """Compare backpropagation through ``f`` with the numeric gradient, for every input.
+
+    ``f`` takes Tensors (one per entry of ``inputs``) and returns a Tensor of
+    any shape. A non-scalar output is reduced with an upstream gradient u,
+    random unless given (a random u catches bugs an all-ones u hides, such as
+    a transposed gradient of a square matrix): the checked scalar is Σ u ∘ f.
+    """
+    rng = np.random.default_rng(0) if rng is None else rng
+    arrays = [np.array(x, dtype=np.float64) for x in inputs]
+    names = list(names) if names is not None else [f"input {k}" for k in range(len(arrays))]
+    tensors = [Tensor(x, requires_grad=True) for x in arrays]
+    output = f(*tensors)
+    u = rng.standard_normal(output.shape) if upstream is None else np.asarray(upstream, dtype=np.float64)
+    output.backward(u)
+
+    reports = []
+    for k, (x, tensor) in enumerate(zip(arrays, tensors)):
+
+        def scalar(xk: np.ndarray, k=k) -> float:
+            args = [Tensor(xk if j == k else arrays[j]) for j in range(len(arrays))]
+            return float(np.sum(f(*args).data * u))
+
+        numeric = numeric_gradient(scalar, x, h)
+        analytic = tensor.grad if tensor.grad is not None else np.zeros_like(x)
+        reports.append(GradientCheck(names[k], analytic, numeric, relative_error(analytic, numeric), tolerance))
+    return reports

@@ -1,0 +1,386 @@
+"""A small reverse-mode autodiff engine over numpy arrays.
+
+A :class:`Tensor` wraps a float64 array. Every operation on Tensors records
+its inputs (the *parents* of the result in the computation graph) and a
+closure ``_backward`` that applies the chain rule for that one operation:
+
+    downstream gradient = upstream gradient x local gradient
+
+Each closure *adds* into its parents' ``.grad`` so that a node used several
+times receives the sum of the gradients of all its uses (the lecture's
+"multiple outputs" rule, ∂z/∂x = Σ_i ∂z/∂y_i · ∂y_i/∂x).
+:meth:`Tensor.backward` seeds the output with 1 and visits the graph in
+reverse topological order.
+
+Broadcasting follows numpy. An operand that was broadcast receives its
+gradient summed back to its own shape (:func:`unbroadcast`), so that every
+gradient has the shape of the thing it is the gradient of.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Within this block, operations build no graph (evaluation, parameter updates)."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the axes along which an operand of ``shape`` was broadcast.
+
+    numpy broadcasting prepends axes and stretches axes of length 1; the
+    gradient of a stretched operand is the sum over the stretched axis.
+    """
+    if grad.shape == shape:
+        return grad
+    leading = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(leading))) if leading > 0 else grad
+    stretched = tuple(axis for axis, n in enumerate(shape) if n == 1 and grad.shape[axis] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+def as_tensor(value: "Tensor | np.ndarray | float | Sequence") -> "Tensor":
+    """``value`` itself if it is a Tensor, else a constant Tensor holding it."""
+    return value if isinstance(value, Tensor) else Tensor(value)
+
+
+class Tensor:
+    """A float64 array that remembers how it was computed.
+
+    Attributes:
+        data: the value, a float64 numpy array.
+        grad: ∂(output)/∂(this tensor) after :meth:`backward`, an array of the
+            same shape as ``data``, or None before any gradient reached it.
+        requires_grad: whether gradients flow to this tensor.
+    """
+
+    __array_priority__ = 100  # numpy array (op) Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data, requires_grad: bool = False):
+        self.data = np.array(data, dtype=np.float64)
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward: Callable[[], None] | None = None
+        self._op = ""
+
+    @classmethod
+    def _result(cls, data: np.ndarray, parents: tuple["Tensor", ...], op: str) -> "Tensor":
+        """The output of an operation: no copy of ``data``; a graph node if any parent needs gradients."""
+        out = cls.__new__(cls)
+        out.data = np.asarray(data, dtype=np.float64)
+        out.grad = None
+        out.requires_grad = _grad_enabled and any(p.requires_grad for p in parents)
+        out._parents = parents if out.requires_grad else ()
+        out._backward = None
+        out._op = op
+        return out
+
+    def _accumulate(self, grad: np.ndarray) -> None:
+        """Add one use's contribution to ``.grad`` (never in place, so no caller's array is aliased)."""
+        grad = unbroadcast(np.asarray(grad, dtype=np.float64), self.data.shape)
+        self.grad = grad.copy() if self.grad is None else self.grad + grad
+
+    # ----- array-like conveniences -------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        return self.data.copy()
+
+    def detach(self) -> "Tensor":
+        """The same value, cut from the graph."""
+        return Tensor(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({np.array2string(self.data, precision=4)}{grad})"
+
+    # ----- arithmetic: forward, and right beside it the local derivative ------------
+    def __add__(self, other) -> "Tensor":
+        other = as_tensor(other)
+        out = Tensor._result(self.data + other.data, (self, other), "+")
+
+        def _backward():  # ∂(a+b)/∂a = ∂(a+b)/∂b = 1: + distributes the upstream gradient
+            for operand in (self, other):
+                if operand.requires_grad:
+                    operand._accumulate(out.grad)
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other) -> "Tensor":
+        other = as_tensor(other)
+        out = Tensor._result(self.data * other.data, (self, other), "*")
+
+        def _backward():  # ∂(ab)/∂a = b, ∂(ab)/∂b = a: * switches the operands
+            if self.requires_grad:
+                self._accumulate(out.grad * other.data)
+            if other.requires_grad:
+                other._accumulate(out.grad * self.data)
+
+        out._backward = _backward
+        return out
+
+    def __truediv__(self, other) -> "Tensor":
+        other = as_tensor(other)
+        out = Tensor._result(self.data / other.data, (self, other), "/")
+
+        def _backward():  # ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²
+            if self.requires_grad:
+                self._accumulate(out.grad / other.data)
+            if other.requires_grad:
+                other._accumulate(-out.grad * self.data / other.data**2)
+
+        out._backward = _backward
+        return out
+
+    def __neg__(self) -> "Tensor":
+        out = Tensor._result(-self.data, (self,), "neg")
+
+        def _backward():
+            self._accumulate(-out.grad)
+
+        out._backward = _backward
+        return out
+
+    def __sub__(self, other) -> "Tensor":
+        other = as_tensor(other)
+        out = Tensor._result(self.data - other.data, (self, other), "-")
+
+        def _backward():  # ∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1
+            if self.requires_grad:
+                self._accumulate(out.grad)
+            if other.requires_grad:
+                other._accumulate(-out.grad)
+
+        out._backward = _backward
+        return out
+
+    def __pow__(self, exponent: float) -> "Tensor":
+        if isinstance(exponent, Tensor) or not np.isscalar(exponent):
+            raise TypeError("Tensor ** p takes a plain number p; for a Tensor exponent use (p * x.log()).exp()")
+        out = Tensor._result(self.data**exponent, (self,), f"**{exponent}")
+
+        def _backward():  # d(x^p)/dx = p·x^(p−1)
+            self._accumulate(out.grad * exponent * self.data ** (exponent - 1))
+
+        out._backward = _backward
+        return out
+
+    def __matmul__(self, other) -> "Tensor":
+        other = as_tensor(other)
+        out = Tensor._result(self.data @ other.data, (self, other), "@")
+
+        def _backward():  # Z = AB: ∂L/∂A = ∂L/∂Z Bᵀ, ∂L/∂B = Aᵀ ∂L/∂Z
+            a, b, g = self.data, other.data, out.grad
+            # A 1-D operand is a row (left) or a column (right) vector, as in numpy.
+            a2 = a[None, :] if a.ndim == 1 else a
+            b2 = b[:, None] if b.ndim == 1 else b
+            g2 = g
+            if a.ndim == 1:
+                g2 = np.expand_dims(g2, -2)
+            if b.ndim == 1:
+                g2 = np.expand_dims(g2, -1)
+            if self.requires_grad:
+                grad_a = g2 @ np.swapaxes(b2, -1, -2)
+                self._accumulate(grad_a.reshape(grad_a.shape[:-2] + (-1,)) if a.ndim == 1 else grad_a)
+            if other.requires_grad:
+                grad_b = np.swapaxes(a2, -1, -2) @ g2
+                other._accumulate(grad_b[..., 0] if b.ndim == 1 else grad_b)
+
+        out._backward = _backward
+        return out
+
+    def __radd__(self, other) -> "Tensor":
+        return as_tensor(other) + self
+
+    def __rsub__(self, other) -> "Tensor":
+        return as_tensor(other) - self
+
+    def __rmul__(self, other) -> "Tensor":
+        return as_tensor(other) * self
+
+    def __rtruediv__(self, other) -> "Tensor":
+        return as_tensor(other) / self
+
+    def __rmatmul__(self, other) -> "Tensor":
+        return as_tensor(other) @ self
+
+    # ----- reductions and shape ---------------------------------------------------
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> "Tensor":
+        out = Tensor._result(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum")
+
+        def _backward():  # each summand gets the upstream gradient of the sum it went into
+            g = out.grad
+            if axis is not None and not keepdims:
+                g = np.expand_dims(g, axis)
+            self._accumulate(np.broadcast_to(g, self.data.shape))
+
+        out._backward = _backward
+        return out
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> "Tensor":
+        """The sum divided by the number of entries it adds up."""
+        count = self.data.size if axis is None else np.prod([self.data.shape[a] for a in np.atleast_1d(axis)])
+        return self.sum(axis=axis, keepdims=keepdims) / float(count)
+
+    def reshape(self, *shape) -> "Tensor":
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        out = Tensor._result(self.data.reshape(shape), (self,), "reshape")
+
+        def _backward():
+            self._accumulate(out.grad.reshape(self.data.shape))
+
+        out._backward = _backward
+        return out
+
+    @property
+    def T(self) -> "Tensor":
+        """The transpose (all axes reversed, as numpy's ``.T``)."""
+        out = Tensor._result(self.data.T, (self,), "T")
+
+        def _backward():
+            self._accumulate(out.grad.T)
+
+        out._backward = _backward
+        return out
+
+    # ----- elementwise functions --------------------------------------------------
+    def exp(self) -> "Tensor":
+        out = Tensor._result(np.exp(self.data), (self,), "exp")
+
+        def _backward():  # d(eˣ)/dx = eˣ
+            self._accumulate(out.grad * out.data)
+
+        out._backward = _backward
+        return out
+
+    def log(self) -> "Tensor":
+        out = Tensor._result(np.log(self.data), (self,), "log")
+
+        def _backward():  # d(ln x)/dx = 1/x
+            self._accumulate(out.grad / self.data)
+
+        out._backward = _backward
+        return out
+
+    def sigmoid(self) -> "Tensor":
+        """σ(z) = 1 / (1 + e^(−z)), computed without overflow for large |z|."""
+        z = self.data
+        e = np.exp(-np.abs(z))
+        out = Tensor._result(np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)), (self,), "sigmoid")
+
+        def _backward():  # σ'(z) = σ(z)(1 − σ(z)): taken of the output, σ(z), not of z
+            self._accumulate(out.grad * out.data * (1.0 - out.data))
+
+        out._backward = _backward
+        return out
+
+    def tanh(self) -> "Tensor":
+        out = Tensor._result(np.tanh(self.data), (self,), "tanh")
+
+        def _backward():  # tanh'(z) = 1 − tanh²(z)
+            self._accumulate(out.grad * (1.0 - out.data**2))
+
+        out._backward = _backward
+        return out
+
+    def relu(self) -> "Tensor":
+        """max{0, z}; convention: ReLU'(0) = 0."""
+        out = Tensor._result(np.maximum(self.data, 0.0), (self,), "relu")
+
+        def _backward():
+            self._accumulate(out.grad * (self.data > 0))
+
+        out._backward = _backward
+        return out
+
+    # ----- backpropagation --------------------------------------------------------
+    def _topological_order(self) -> list["Tensor"]:
+        """Every node that needs a gradient, each after all of its parents.
+
+        An explicit stack instead of recursion, so a chain of any length fits.
+        """
+        order: list[Tensor] = []
+        visited: set[int] = set()
+        stack: list[tuple[Tensor, bool]] = [(self, False)]
+        while stack:
+            node, parents_done = stack.pop()
+            if parents_done:
+                order.append(node)
+                continue
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in visited)
+        return order
+
+    def backward(self, gradient: "np.ndarray | float | None" = None) -> None:
+        """Backpropagate from this tensor: fill ``.grad`` of every tensor it depends on.
+
+        The output is seeded with ∂out/∂out = 1 (or with ``gradient``, the
+        upstream gradient, for a non-scalar output), then each node, in
+        reverse topological order, passes its gradient on to its parents.
+        Leaves accumulate: a second ``backward`` adds to their ``.grad``
+        until it is zeroed. Intermediate nodes are recomputed every time.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require gradients: no input of this "
+                "computation was created with requires_grad=True (or it ran under no_grad())"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without a gradient argument needs a scalar output, but this tensor has "
+                    f"shape {self.data.shape}; reduce it first (for example .sum()) or pass "
+                    f"backward(gradient=...) with an array of shape {self.data.shape}"
+                )
+            gradient = np.ones_like(self.data)
+        gradient = np.asarray(gradient, dtype=np.float64)
+        if gradient.shape != self.data.shape:
+            raise ValueError(f"backward(gradient=...) needs shape {self.data.shape}, got {gradient.shape}")
+        order = self._topological_order()
+        for node in order:
+            if node._parents:
+                node.grad = None
+        self._accumulate(gradient)
+        for node in reversed(order):
+            if node._backward is not None and node.grad is not None:
+                node._backward()
