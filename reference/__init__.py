@@ -7,10 +7,13 @@ A small reverse-mode autodiff library over numpy, PyTorch-like and float64:
 - :mod:`reference.nn`: Module, Linear, Sequential, MLP, Dropout, activations.
 - :mod:`reference.init`: uniform and Xavier initialisation.
 - :mod:`reference.gradcheck`: centred-difference numeric gradients.
+- :mod:`reference.optim`, :mod:`reference.schedules`: optimizers (SGD to Adafactor) and learning-rate schedules.
 - :mod:`reference.backprop`: backpropagation written out by hand, without Tensor.
+- :mod:`reference.datasets`: the shipped handwritten digits and train/dev/test splits.
+- :mod:`reference.train`: the training loop, early stopping, restarts, ensembles, LR sweep.
 """
 
-from . import backprop, functional, gradcheck, init, nn, tolerances
+from . import backprop, datasets, functional, gradcheck, init, nn, optim, schedules, tolerances, train
 from .tensor import Tensor, no_grad
 
-__all__ = ["Tensor", "no_grad", "backprop", "functional", "gradcheck", "init", "nn", "tolerances"]
+__all__ = ["Tensor", "no_grad", "backprop", "datasets", "functional", "gradcheck", "init", "nn", "optim", "schedules", "tolerances", "train"]

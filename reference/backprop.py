@@ -10,7 +10,9 @@ Three networks from the lectures:
 3. The CSE 587 two-layer perceptron f(x) = σ(vᵀσ(Wᵀx)).
 
 Weights and gradients of network 1 are dicts keyed by the slide's names
-("w1", ..., "b4"), so the code reads like the derivation.
+("w1", ..., "b4"), so the code reads like the derivation. Each backward
+function takes the forward intermediates as an argument instead of
+recomputing them, so every function can be checked on its own.
 """
 
 from __future__ import annotations
@@ -62,8 +64,13 @@ def squared_error_loss(o: tuple[float, float], t: tuple[float, float]) -> float:
     return 0.5 * ((o[0] - t[0]) ** 2 + (o[1] - t[1]) ** 2)
 
 
-def backward_pass(weights: dict[str, float], i: tuple[float, float], t: tuple[float, float]) -> dict[str, float]:
+def backward_pass(
+    weights: dict[str, float], i: tuple[float, float], t: tuple[float, float], forward: dict[str, float]
+) -> dict[str, float]:
     """∂L/∂ of every weight and bias, and of the pre-activations s1..s4.
+
+    ``forward`` holds the intermediates of :func:`forward_pass` (h1, h2, o1,
+    o2 are used), so the backward computation starts from given values.
 
     Base case (output layer):
         ∂L/∂s3 = (o1 − t1)·o1(1 − o1)        ∂L/∂s4 = (o2 − t2)·o2(1 − o2)
@@ -80,8 +87,7 @@ def backward_pass(weights: dict[str, float], i: tuple[float, float], t: tuple[fl
     """
     w = weights
     i1, i2 = i
-    a = forward_pass(weights, i)
-    h1, h2, o1, o2 = a["h1"], a["h2"], a["o1"], a["o2"]
+    h1, h2, o1, o2 = forward["h1"], forward["h2"], forward["o1"], forward["o2"]
     ds3 = (o1 - t[0]) * o1 * (1 - o1)
     ds4 = (o2 - t[1]) * o2 * (1 - o2)
     ds1 = (ds3 * w["w5"] + ds4 * w["w7"]) * h1 * (1 - h1)
@@ -105,56 +111,65 @@ def gradient_descent_update(weights: dict[str, float], gradients: dict[str, floa
 # ----- 2. the CSE 587 layer s = uᵀ f(Wx + b) -----------------------------------------
 
 
-def layer_score(W: np.ndarray, b: np.ndarray, u: np.ndarray, x: np.ndarray) -> float:
-    """s = uᵀh with h = f(z), z = Wx + b and f = σ; W has shape (n, m), x (m,), b and u (n,)."""
-    return float(u @ sigmoid(W @ x + b))
+def layer_forward(W: np.ndarray, b: np.ndarray, u: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
+    """z = Wx + b, h = f(z) with f = σ, s = uᵀh; W has shape (n, m), x (m,), b and u (n,).
 
-
-def layer_delta(W: np.ndarray, b: np.ndarray, u: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """δ = ∂s/∂h ∂h/∂z = uᵀ diag(f'(z)) = uᵀ ∘ f'(z), the part ∂s/∂b and ∂s/∂W share."""
-    return u * sigmoid_derivative(W @ x + b)
-
-
-def layer_grad_b(W: np.ndarray, b: np.ndarray, u: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """∂s/∂b = δ ∂z/∂b = δ I = δ, of shape (n,)."""
-    return layer_delta(W, b, u, x)
-
-
-def layer_grad_W(W: np.ndarray, b: np.ndarray, u: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """∂s/∂W = δᵀxᵀ, the outer product of δ and x.
-
-    By the shape convention the gradient has the parameter's shape, n × m:
-    row k is δ_k·xᵀ.
+    Returns {"z", "h", "s"}.
     """
-    return np.outer(layer_delta(W, b, u, x), x)
+    z = W @ x + b
+    h = sigmoid(z)
+    return {"z": z, "h": h, "s": float(u @ h)}
+
+
+def layer_delta(u: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """δ = ∂s/∂h ∂h/∂z = uᵀ diag(f'(z)) = uᵀ ∘ f'(z), the part ∂s/∂b and ∂s/∂W share.
+
+    With f = σ, f'(z) = σ(z)(1 − σ(z)), taken at the pre-activation z.
+    """
+    return u * sigmoid(z) * (1.0 - sigmoid(z))
+
+
+def layer_gradients(delta: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
+    """∂s/∂b and ∂s/∂W from δ.
+
+        ∂s/∂b = δ ∂z/∂b = δ I = δ                      shape (n,)
+        ∂s/∂W = δᵀxᵀ, the outer product of δ and x     shape (n, m), W's shape
+
+    By the shape convention the gradient has the parameter's shape: row k of
+    ∂s/∂W is δ_k·xᵀ. Returns {"b", "W"}.
+    """
+    return {"b": np.array(delta, dtype=np.float64), "W": np.outer(delta, x)}
 
 
 # ----- 3. the CSE 587 two-layer perceptron ------------------------------------------
 
 
-def perceptron_forward(W: np.ndarray, v: np.ndarray, x: np.ndarray) -> float:
-    """f(x) = o = σ(vᵀ σ(Wᵀx)).
+def perceptron_forward(W: np.ndarray, v: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
+    """f(x) = o = σ(vᵀ σ(Wᵀx)); returns {"h": σ(Wᵀx), "o": o}.
 
     W has shape (inputs, hidden): column j holds the weights w_j of hidden
     unit h_j = σ(w_jᵀx). v has shape (hidden,). There are no biases.
     """
     h = sigmoid(W.T @ x)
-    return float(sigmoid(v @ h))
+    return {"h": h, "o": float(sigmoid(v @ h))}
 
 
-def perceptron_backward(W: np.ndarray, v: np.ndarray, x: np.ndarray, t: float) -> dict[str, np.ndarray]:
+def perceptron_backward(
+    W: np.ndarray, v: np.ndarray, x: np.ndarray, t: float, forward: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     """Gradients of L = ½(f(x) − t)² with respect to W and v.
 
-    With h = σ(Wᵀx) and o = σ(vᵀh):
-        ∂L/∂(vᵀh) = (o − t)·o(1 − o)                 (a number, call it δ_o)
+    ``forward`` holds h and o from :func:`perceptron_forward`. With
+    h = σ(Wᵀx) and o = σ(vᵀh):
+
+        δ_o = ∂L/∂(vᵀh) = (o − t)·o(1 − o)             a number
         ∂L/∂v = δ_o·h
-        ∂L/∂(Wᵀx) = δ_o·v ∘ h ∘ (1 − h)              (a vector δ_h over hidden units)
-        ∂L/∂W = x δ_hᵀ                                (shape of W: inputs × hidden)
+        δ_h = ∂L/∂(Wᵀx) = δ_o·v ∘ h ∘ (1 − h)          a vector over hidden units
+        ∂L/∂W = x δ_hᵀ                                  inputs × hidden, W's shape
 
     Returns {"W": ∂L/∂W, "v": ∂L/∂v}.
     """
-    h = sigmoid(W.T @ x)
-    o = sigmoid(v @ h)
+    h, o = forward["h"], forward["o"]
     delta_o = (o - t) * o * (1 - o)
     delta_h = delta_o * v * h * (1 - h)
     return {"W": np.outer(x, delta_h), "v": delta_o * h}

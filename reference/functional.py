@@ -48,13 +48,11 @@ def log(x: Tensor) -> Tensor:
 def sign(x: Tensor) -> Tensor:
     """sign(z): −1, 0 or 1. Its derivative is 0 wherever it exists; we take 0 at z = 0 too."""
     x = as_tensor(x)
-    out = Tensor._result(np.sign(x.data), (x,), "sign")
 
-    def _backward():  # piecewise constant: no gradient flows through sign
-        x._accumulate(np.zeros_like(x.data))
+    def _backward(upstream):  # piecewise constant: no gradient flows through sign
+        x._accumulate(np.zeros_like(x.data), fresh=True)
 
-    out._backward = _backward
-    return out
+    return Tensor._result(np.sign(x.data), (x,), "sign", _backward)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -67,13 +65,11 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
         raise ValueError(f"leaky_relu needs 0 ≤ negative_slope < 1, got {negative_slope}")
     x = as_tensor(x)
     slope = np.where(x.data > 0, 1.0, negative_slope)
-    out = Tensor._result(x.data * slope, (x,), "leaky_relu")
 
-    def _backward():
-        x._accumulate(out.grad * slope)
+    def _backward(upstream):
+        x._accumulate(upstream * slope, fresh=True)
 
-    out._backward = _backward
-    return out
+    return Tensor._result(x.data * slope, (x,), "leaky_relu", _backward)
 
 
 def hardtanh(x: Tensor) -> Tensor:
@@ -84,13 +80,11 @@ def hardtanh(x: Tensor) -> Tensor:
     """
     x = as_tensor(x)
     inside = (x.data >= -1.0) & (x.data <= 1.0)
-    out = Tensor._result(np.clip(x.data, -1.0, 1.0), (x,), "hardtanh")
 
-    def _backward():
-        x._accumulate(out.grad * inside)
+    def _backward(upstream):
+        x._accumulate(upstream * inside, fresh=True)
 
-    out._backward = _backward
-    return out
+    return Tensor._result(np.clip(x.data, -1.0, 1.0), (x,), "hardtanh", _backward)
 
 
 def maximum(a: Tensor, b: Tensor) -> Tensor:
@@ -100,16 +94,14 @@ def maximum(a: Tensor, b: Tensor) -> Tensor:
     at a tie (y = z) neither input receives a gradient.
     """
     a, b = as_tensor(a), as_tensor(b)
-    out = Tensor._result(np.maximum(a.data, b.data), (a, b), "max")
 
-    def _backward():
+    def _backward(upstream):
         if a.requires_grad:
-            a._accumulate(out.grad * (a.data > b.data))
+            a._accumulate(upstream * (a.data > b.data), fresh=True)
         if b.requires_grad:
-            b._accumulate(out.grad * (b.data > a.data))
+            b._accumulate(upstream * (b.data > a.data), fresh=True)
 
-    out._backward = _backward
-    return out
+    return Tensor._result(np.maximum(a.data, b.data), (a, b), "max", _backward)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
@@ -121,14 +113,12 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     x = as_tensor(x)
     shifted = x.data - x.data.max(axis=axis, keepdims=True)
     log_sum = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-    out = Tensor._result(shifted - log_sum, (x,), "log_softmax")
+    log_p = shifted - log_sum
 
-    def _backward():
-        softmax_values = np.exp(out.data)
-        x._accumulate(out.grad - softmax_values * out.grad.sum(axis=axis, keepdims=True))
+    def _backward(upstream):
+        x._accumulate(upstream - np.exp(log_p) * upstream.sum(axis=axis, keepdims=True), fresh=True)
 
-    out._backward = _backward
-    return out
+    return Tensor._result(log_p, (x,), "log_softmax", _backward)
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
@@ -159,6 +149,12 @@ def cross_entropy(logits: Tensor, targets: np.ndarray) -> Tensor:
     logits = as_tensor(logits)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy expects logits of shape (N, classes), got {logits.shape}")
+    # Checked here, not left to broadcasting: one target for N rows would silently score every row against it.
+    if np.shape(targets) != (logits.shape[0],):
+        raise ValueError(
+            f"cross_entropy expects one class target per row of logits, shape ({logits.shape[0]},), "
+            f"got shape {np.shape(targets)}"
+        )
     picked = log_softmax(logits, axis=1) * one_hot(targets, logits.shape[1])
     return -picked.sum() / float(logits.shape[0])
 

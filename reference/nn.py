@@ -80,11 +80,13 @@ class Module:
         params = self.parameters()
         if len(state) != len(params):
             raise ValueError(f"state has {len(state)} arrays but the module has {len(params)} parameters")
-        for p, value in zip(params, state):
-            value = np.asarray(value, dtype=np.float64)
+        values = [np.array(value, dtype=np.float64) for value in state]
+        # Every shape is checked before any parameter changes, so a bad state leaves the module as it was.
+        for index, (p, value) in enumerate(zip(params, values)):
             if value.shape != p.data.shape:
-                raise ValueError(f"saved parameter of shape {value.shape} does not fit shape {p.data.shape}")
-            p.data = value.copy()
+                raise ValueError(f"saved parameter {index} of shape {value.shape} does not fit shape {p.data.shape}")
+        for p, value in zip(params, values):
+            p.data = value
 
 
 Initialiser = Callable[[int, int, np.random.Generator], np.ndarray]

@@ -2,7 +2,8 @@
 
 A :class:`Tensor` wraps a float64 array. Every operation on Tensors records
 its inputs (the *parents* of the result in the computation graph) and a
-closure ``_backward`` that applies the chain rule for that one operation:
+closure ``_backward(upstream)`` that applies the chain rule for that one
+operation, given the upstream gradient ∂L/∂(result):
 
     downstream gradient = upstream gradient x local gradient
 
@@ -80,25 +81,45 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self._parents: tuple[Tensor, ...] = ()
-        self._backward: Callable[[], None] | None = None
+        self._backward: Callable[[np.ndarray], None] | None = None
         self._op = ""
 
     @classmethod
-    def _result(cls, data: np.ndarray, parents: tuple["Tensor", ...], op: str) -> "Tensor":
-        """The output of an operation: no copy of ``data``; a graph node if any parent needs gradients."""
+    def _result(
+        cls, data: np.ndarray, parents: tuple["Tensor", ...], op: str, backward: Callable[[np.ndarray], None]
+    ) -> "Tensor":
+        """The output of an operation: no copy of ``data``; a graph node if any parent needs gradients.
+
+        ``backward(upstream)`` is the operation's chain rule: given ∂L/∂(output),
+        it adds each parent's share into that parent's ``.grad``. It refers to
+        the parents, never to the output, so no node is in a reference cycle
+        and a graph is freed as soon as its output is dropped. A result that
+        needs no gradient keeps neither parents nor ``backward``: no graph.
+        """
         out = cls.__new__(cls)
         out.data = np.asarray(data, dtype=np.float64)
         out.grad = None
         out.requires_grad = _grad_enabled and any(p.requires_grad for p in parents)
         out._parents = parents if out.requires_grad else ()
-        out._backward = None
+        out._backward = backward if out.requires_grad else None
         out._op = op
         return out
 
-    def _accumulate(self, grad: np.ndarray) -> None:
-        """Add one use's contribution to ``.grad`` (never in place, so no caller's array is aliased)."""
+    def _accumulate(self, grad: np.ndarray, fresh: bool = False) -> None:
+        """Add one use's contribution to ``.grad``.
+
+        ``.grad`` never aliases an array that the caller or another node holds.
+        ``fresh=True`` says ``grad`` was computed just now for this call and is
+        referenced nowhere else (``out.grad * b``), so it can become ``.grad``
+        without a copy; anything else (``out.grad`` itself, a view of it, a
+        caller's array) is copied. Later contributions are added out of place,
+        so a ``.grad`` someone kept from an earlier pass never changes.
+        """
         grad = unbroadcast(np.asarray(grad, dtype=np.float64), self.data.shape)
-        self.grad = grad.copy() if self.grad is None else self.grad + grad
+        if self.grad is not None:
+            self.grad = self.grad + grad
+        else:
+            self.grad = grad if fresh else grad.copy()
 
     # ----- array-like conveniences -------------------------------------------------
     @property
@@ -133,98 +154,86 @@ class Tensor:
     # ----- arithmetic: forward, and right beside it the local derivative ------------
     def __add__(self, other) -> "Tensor":
         other = as_tensor(other)
-        out = Tensor._result(self.data + other.data, (self, other), "+")
 
-        def _backward():  # ∂(a+b)/∂a = ∂(a+b)/∂b = 1: + distributes the upstream gradient
+        def _backward(upstream):  # ∂(a+b)/∂a = ∂(a+b)/∂b = 1: + distributes the upstream gradient
             for operand in (self, other):
                 if operand.requires_grad:
-                    operand._accumulate(out.grad)
+                    operand._accumulate(upstream)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(self.data + other.data, (self, other), "+", _backward)
 
     def __mul__(self, other) -> "Tensor":
         other = as_tensor(other)
-        out = Tensor._result(self.data * other.data, (self, other), "*")
 
-        def _backward():  # ∂(ab)/∂a = b, ∂(ab)/∂b = a: * switches the operands
+        def _backward(upstream):  # ∂(ab)/∂a = b, ∂(ab)/∂b = a: * switches the operands
             if self.requires_grad:
-                self._accumulate(out.grad * other.data)
+                self._accumulate(upstream * other.data, fresh=True)
             if other.requires_grad:
-                other._accumulate(out.grad * self.data)
+                other._accumulate(upstream * self.data, fresh=True)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(self.data * other.data, (self, other), "*", _backward)
 
     def __truediv__(self, other) -> "Tensor":
         other = as_tensor(other)
-        out = Tensor._result(self.data / other.data, (self, other), "/")
 
-        def _backward():  # ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²
+        def _backward(upstream):  # ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²
             if self.requires_grad:
-                self._accumulate(out.grad / other.data)
+                self._accumulate(upstream / other.data, fresh=True)
             if other.requires_grad:
-                other._accumulate(-out.grad * self.data / other.data**2)
+                other._accumulate(-upstream * self.data / other.data**2, fresh=True)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(self.data / other.data, (self, other), "/", _backward)
 
     def __neg__(self) -> "Tensor":
-        out = Tensor._result(-self.data, (self,), "neg")
 
-        def _backward():
-            self._accumulate(-out.grad)
+        def _backward(upstream):
+            self._accumulate(-upstream, fresh=True)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(-self.data, (self,), "neg", _backward)
 
     def __sub__(self, other) -> "Tensor":
         other = as_tensor(other)
-        out = Tensor._result(self.data - other.data, (self, other), "-")
 
-        def _backward():  # ∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1
+        def _backward(upstream):  # ∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1
             if self.requires_grad:
-                self._accumulate(out.grad)
+                self._accumulate(upstream)
             if other.requires_grad:
-                other._accumulate(-out.grad)
+                other._accumulate(-upstream, fresh=True)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(self.data - other.data, (self, other), "-", _backward)
 
     def __pow__(self, exponent: float) -> "Tensor":
         if isinstance(exponent, Tensor) or not np.isscalar(exponent):
             raise TypeError("Tensor ** p takes a plain number p; for a Tensor exponent use (p * x.log()).exp()")
-        out = Tensor._result(self.data**exponent, (self,), f"**{exponent}")
 
-        def _backward():  # d(x^p)/dx = p·x^(p−1)
-            self._accumulate(out.grad * exponent * self.data ** (exponent - 1))
+        def _backward(upstream):  # d(x^p)/dx = p·x^(p−1)
+            self._accumulate(upstream * exponent * self.data ** (exponent - 1), fresh=True)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(self.data**exponent, (self,), f"**{exponent}", _backward)
 
     def __matmul__(self, other) -> "Tensor":
         other = as_tensor(other)
-        out = Tensor._result(self.data @ other.data, (self, other), "@")
 
-        def _backward():  # Z = AB: ∂L/∂A = ∂L/∂Z Bᵀ, ∂L/∂B = Aᵀ ∂L/∂Z
-            a, b, g = self.data, other.data, out.grad
+        def _backward(upstream):  # Z = AB: ∂L/∂A = ∂L/∂Z Bᵀ, ∂L/∂B = Aᵀ ∂L/∂Z
+            a, b, g = self.data, other.data, upstream
             # A 1-D operand is a row (left) or a column (right) vector, as in numpy.
             a2 = a[None, :] if a.ndim == 1 else a
             b2 = b[:, None] if b.ndim == 1 else b
+            # Give ∂L/∂Z back the axes numpy dropped. The column's axis goes first: for
+            # 1-D @ 1-D, Z is 0-d and only after it is there a second-to-last axis to restore.
             g2 = g
-            if a.ndim == 1:
-                g2 = np.expand_dims(g2, -2)
             if b.ndim == 1:
                 g2 = np.expand_dims(g2, -1)
+            if a.ndim == 1:
+                g2 = np.expand_dims(g2, -2)
             if self.requires_grad:
                 grad_a = g2 @ np.swapaxes(b2, -1, -2)
-                self._accumulate(grad_a.reshape(grad_a.shape[:-2] + (-1,)) if a.ndim == 1 else grad_a)
+                self._accumulate(grad_a.reshape(grad_a.shape[:-2] + (-1,)) if a.ndim == 1 else grad_a, fresh=True)
             if other.requires_grad:
                 grad_b = np.swapaxes(a2, -1, -2) @ g2
-                other._accumulate(grad_b[..., 0] if b.ndim == 1 else grad_b)
+                other._accumulate(grad_b[..., 0] if b.ndim == 1 else grad_b, fresh=True)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(self.data @ other.data, (self, other), "@", _backward)
 
     def __radd__(self, other) -> "Tensor":
         return as_tensor(other) + self
@@ -243,16 +252,14 @@ class Tensor:
 
     # ----- reductions and shape ---------------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> "Tensor":
-        out = Tensor._result(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum")
 
-        def _backward():  # each summand gets the upstream gradient of the sum it went into
-            g = out.grad
+        def _backward(upstream):  # each summand gets the upstream gradient of the sum it went into
+            g = upstream
             if axis is not None and not keepdims:
                 g = np.expand_dims(g, axis)
             self._accumulate(np.broadcast_to(g, self.data.shape))
 
-        out._backward = _backward
-        return out
+        return Tensor._result(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum", _backward)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> "Tensor":
         """The sum divided by the number of entries it adds up."""
@@ -261,74 +268,63 @@ class Tensor:
 
     def reshape(self, *shape) -> "Tensor":
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        out = Tensor._result(self.data.reshape(shape), (self,), "reshape")
 
-        def _backward():
-            self._accumulate(out.grad.reshape(self.data.shape))
+        def _backward(upstream):
+            self._accumulate(upstream.reshape(self.data.shape))
 
-        out._backward = _backward
-        return out
+        return Tensor._result(self.data.reshape(shape), (self,), "reshape", _backward)
 
     @property
     def T(self) -> "Tensor":
         """The transpose (all axes reversed, as numpy's ``.T``)."""
-        out = Tensor._result(self.data.T, (self,), "T")
 
-        def _backward():
-            self._accumulate(out.grad.T)
+        def _backward(upstream):
+            self._accumulate(upstream.T)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(self.data.T, (self,), "T", _backward)
 
     # ----- elementwise functions --------------------------------------------------
     def exp(self) -> "Tensor":
-        out = Tensor._result(np.exp(self.data), (self,), "exp")
+        value = np.exp(self.data)
 
-        def _backward():  # d(eˣ)/dx = eˣ
-            self._accumulate(out.grad * out.data)
+        def _backward(upstream):  # d(eˣ)/dx = eˣ
+            self._accumulate(upstream * value, fresh=True)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(value, (self,), "exp", _backward)
 
     def log(self) -> "Tensor":
-        out = Tensor._result(np.log(self.data), (self,), "log")
 
-        def _backward():  # d(ln x)/dx = 1/x
-            self._accumulate(out.grad / self.data)
+        def _backward(upstream):  # d(ln x)/dx = 1/x
+            self._accumulate(upstream / self.data, fresh=True)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(np.log(self.data), (self,), "log", _backward)
 
     def sigmoid(self) -> "Tensor":
         """σ(z) = 1 / (1 + e^(−z)), computed without overflow for large |z|."""
         z = self.data
         e = np.exp(-np.abs(z))
-        out = Tensor._result(np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)), (self,), "sigmoid")
+        s = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-        def _backward():  # σ'(z) = σ(z)(1 − σ(z)): taken of the output, σ(z), not of z
-            self._accumulate(out.grad * out.data * (1.0 - out.data))
+        def _backward(upstream):  # σ'(z) = σ(z)(1 − σ(z)): σ(z) is the output, so reuse it
+            self._accumulate(upstream * s * (1.0 - s), fresh=True)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(s, (self,), "sigmoid", _backward)
 
     def tanh(self) -> "Tensor":
-        out = Tensor._result(np.tanh(self.data), (self,), "tanh")
+        t = np.tanh(self.data)
 
-        def _backward():  # tanh'(z) = 1 − tanh²(z)
-            self._accumulate(out.grad * (1.0 - out.data**2))
+        def _backward(upstream):  # tanh'(z) = 1 − tanh²(z)
+            self._accumulate(upstream * (1.0 - t**2), fresh=True)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(t, (self,), "tanh", _backward)
 
     def relu(self) -> "Tensor":
         """max{0, z}; convention: ReLU'(0) = 0."""
-        out = Tensor._result(np.maximum(self.data, 0.0), (self,), "relu")
 
-        def _backward():
-            self._accumulate(out.grad * (self.data > 0))
+        def _backward(upstream):
+            self._accumulate(upstream * (self.data > 0), fresh=True)
 
-        out._backward = _backward
-        return out
+        return Tensor._result(np.maximum(self.data, 0.0), (self,), "relu", _backward)
 
     # ----- backpropagation --------------------------------------------------------
     def _topological_order(self) -> list["Tensor"]:
@@ -383,4 +379,4 @@ class Tensor:
         self._accumulate(gradient)
         for node in reversed(order):
             if node._backward is not None and node.grad is not None:
-                node._backward()
+                node._backward(node.grad)

@@ -1,0 +1,76 @@
+"""The students' own visible checks: a script that needs only numpy, written by ``grader build``.
+
+Students never install this repository (it holds the solution), so the
+visible tests travel as data: at build time the visible tests run against
+the *solution* handout in the sandbox, and every call they make is recorded
+with the reference's answer. The script (``templates/checker.py.j2``) replays
+those calls on the student's functions and compares each answer with the
+recorded one by the course's tolerance policy. Only visible cases are
+recorded; hidden tests and their values never reach it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reference import tolerances
+
+from . import protocol
+from .errors import UserError
+from .grading import test_files
+from .handout import build_module, checker_name, write_atomic
+from .harness import CallOutcome, HarnessPlugin, run_tests
+from .manifest import Manifest
+from .sandbox import Sandbox
+from .submission import read_submission
+
+
+def record_visible_cases(manifest: Manifest, workdir: Path) -> list[dict]:
+    """Run the visible tests on the solution handout; returns each test case with its calls and answers."""
+    solution = Path(workdir) / f"{manifest.id}.py"
+    write_atomic(solution, build_module(manifest, solution=True))
+    calls: dict[str, list[dict]] = {}
+    cases: list[dict] = []
+    failures: list[str] = []
+
+    with Sandbox(read_submission(solution), manifest.limits, module_name=manifest.id) as sandbox:
+
+        def call(function: str, args: tuple, kwargs: dict) -> CallOutcome:
+            result = sandbox.call(function, *args, **kwargs)
+            if result.status != "ok":
+                return CallOutcome(result.status, message=result.message)
+            calls.setdefault(plugin.current.nodeid, []).append(
+                {"function": function, "args": protocol.to_plain(list(args)), "kwargs": protocol.to_plain(kwargs),
+                 "expected": protocol.to_plain(result.value)})  # fmt: skip
+            return CallOutcome("ok", result.value)
+
+        def observe(item, result) -> None:
+            if result.status != "passed":
+                failures.append(f"{result.name}: {result.message}")
+            cases.append({"name": result.name, "points": result.max_score, "functions": result.functions,
+                          "partial": "credit" in item.fixturenames, "calls": calls.get(item.nodeid, [])})  # fmt: skip
+
+        plugin = HarnessPlugin(call=call, functions=manifest.functions, tests_root=manifest.folder / "tests",
+                               observer=observe)  # fmt: skip
+        run_tests(plugin, test_files(manifest, ["visible"]))
+    if failures:
+        raise UserError("the reference solution does not pass these visible tests:\n  " + "\n  ".join(failures))
+    return cases
+
+
+def write_checker(manifest: Manifest, folder: Path, cases: list[dict]) -> Path:
+    """Render the checker script for ``manifest`` into ``folder``."""
+    import jinja2
+
+    from .paths import TEMPLATES_DIR
+
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), undefined=jinja2.StrictUndefined,
+                                     keep_trailing_newline=True, autoescape=False)  # fmt: skip
+    text = environment.get_template("checker.py.j2").render(
+        assignment=manifest.id, title=manifest.title, module_name=f"{manifest.id}.py",
+        notebook_name=f"{manifest.id}.ipynb", functions=list(manifest.functions),
+        cases_json=json.dumps(cases, separators=(",", ":")), rtol=tolerances.FORWARD_RTOL,
+        atol=tolerances.FORWARD_ATOL, call_seconds=int(manifest.limits.call_seconds),
+    )  # fmt: skip
+    return write_atomic(Path(folder) / checker_name(manifest), text)

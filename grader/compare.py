@@ -1,0 +1,131 @@
+"""Expected versus got: the one comparison the tests use, by the course's tolerance policy.
+
+Everything compared here is plain data the grader decoded itself (numbers,
+lists, dicts, fresh numpy arrays), never an object of the student's, so no
+student ``__eq__`` ever runs. A mismatch raises :class:`Mismatch` whose
+message says what differs in the student's terms: the key or index, the
+shape, the dtype, the first differing entry and its relative error, and a
+hint when the difference looks like a known mistake (see
+:mod:`grader.diagnose`). In hidden tests the expected values are left out of
+the message (``reveal=False``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import numbers
+
+import numpy as np
+
+from reference import tolerances
+
+from . import diagnose
+
+reveal_expected: contextvars.ContextVar[bool] = contextvars.ContextVar("reveal_expected", default=True)
+
+
+class Mismatch(AssertionError):
+    """The student's value is not the expected one; the message is fit to show the student."""
+
+
+def _fmt(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.10g}"
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, precision=6, threshold=12, edgeitems=2)
+    return repr(value)
+
+
+def _relative(got: float, expected: float) -> float:
+    return abs(got - expected) / max(tolerances.RELATIVE_ERROR_FLOOR, abs(expected))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
+
+
+def _as_array(value) -> np.ndarray | None:
+    """A float64 copy of a number, an array or a (nested) list of numbers; None if it is none of these."""
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float64) if value.dtype.kind in "biuf" else None
+    if _is_number(value) or isinstance(value, list):
+        try:
+            array = np.array(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        return array
+    return None
+
+
+def assert_close(got, expected, *, name: str, rtol: float = tolerances.FORWARD_RTOL,
+                 atol: float = tolerances.FORWARD_ATOL, reveal: bool | None = None) -> None:  # fmt: skip
+    """Raise :class:`Mismatch` unless ``got`` equals ``expected`` within ``rtol``/``atol`` (numpy's isclose rule).
+
+    ``expected`` may be a number, an array, a list, or a dict of those
+    (compared key by key, ``name`` growing into "backward_pass['w5']").
+    """
+    reveal = reveal_expected.get() if reveal is None else reveal
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            raise Mismatch(f"{name}: expected a dict with keys {sorted(expected)}, got {_type_name(got)}")
+        missing = [k for k in expected if k not in got]
+        if missing:
+            raise Mismatch(f"{name}: the returned dict lacks the key(s) {missing}")
+        for key in expected:
+            assert_close(got[key], expected[key], name=f"{name}[{key!r}]", rtol=rtol, atol=atol, reveal=reveal)
+        return
+    want = _as_array(expected)
+    if want is None:
+        raise TypeError(f"assert_close compares numbers, arrays, lists and dicts, not {type(expected).__name__}")
+    have = _as_array(got)
+    if have is None:
+        raise Mismatch(f"{name}: expected {_kind(want)}, got {_type_name(got)}")
+    if isinstance(got, np.ndarray) and got.dtype.kind == "b" and want.dtype.kind != "b":
+        raise Mismatch(f"{name}: expected numbers, got an array of booleans")
+    if have.shape != want.shape:
+        hint = diagnose.shape_hint(have.shape, want.shape)
+        raise Mismatch(f"{name}: expected shape {want.shape}, got shape {have.shape}{hint}")
+    if np.isnan(have).any() and not np.isnan(want).any():
+        index = _first(np.isnan(have))
+        raise Mismatch(f"{name}: got NaN{_at(index, want.ndim)} (a division by zero or the log of a negative number?)")
+    close = np.isclose(have, want, rtol=rtol, atol=atol, equal_nan=True)
+    if close.all():
+        return
+    index = _first(~close)
+    g, e = float(have[index]), float(want[index])
+    differing = int((~close).sum())
+    where = _at(index, want.ndim)
+    count = f" ({differing} of {want.size} entries differ)" if want.size > 1 else ""
+    detail = f"expected {_fmt(e)}, got {_fmt(g)}" if reveal else f"got {_fmt(g)}"
+    hint = diagnose.value_hint(have, want)
+    raise Mismatch(f"{name}: wrong value{where}: {detail}, relative error {_relative(g, e):.2e}{count}{hint}")
+
+
+def matches_printed(value: float, printed: str) -> bool:
+    """Whether ``value`` is the lecture's printed number ``printed``, at the precision it was printed.
+
+    |value − p| ≤ 0.55 units of the last printed digit (see
+    ``reference.tolerances.PRINTED_DIGIT_UNITS``); ``value`` is never rounded.
+    """
+    decimals = len(printed.split(".")[1]) if "." in printed else 0
+    return abs(float(value) - float(printed)) <= tolerances.PRINTED_DIGIT_UNITS * 10.0 ** (-decimals)
+
+
+def _first(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(mask)[0]) if mask.ndim else ()
+
+
+def _at(index: tuple[int, ...], ndim: int) -> str:
+    return f" at index {list(index) if len(index) > 1 else index[0]}" if ndim else ""
+
+
+def _kind(array: np.ndarray) -> str:
+    return "a number" if array.ndim == 0 else f"an array of shape {array.shape}"
+
+
+def _type_name(value) -> str:
+    if value is None:
+        return "None (a missing return statement?)"
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype}"
+    return f"a {type(value).__name__}"

@@ -1,0 +1,45 @@
+"""Recognise common mistakes from how a wrong answer differs from the right one.
+
+Each hint is a guess worded as one ("looks transposed?"), appended to a
+mismatch message; it only looks at the student's value and the expected one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def shape_hint(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    if len(got) == 2 and got == expected[::-1]:
+        return " (transposed? by the shape convention a gradient has its parameter's shape)"
+    if len(got) == len(expected) - 1 and got == expected[1:]:
+        return " (summed over the batch axis where it should not be?)"
+    if len(got) == len(expected) + 1 and got[1:] == expected:
+        return " (a missing sum over the batch axis?)"
+    if sorted(got) == sorted(expected):
+        return " (axes in the wrong order?)"
+    if np.prod(got) == np.prod(expected):
+        return " (the right entries in the wrong shape? check reshape and the outer product's order)"
+    return ""
+
+
+def value_hint(got: np.ndarray, expected: np.ndarray) -> str:
+    """A hint for arrays of the right shape but wrong values."""
+    if not (np.isfinite(got).all() and np.isfinite(expected).all()):
+        return ""
+    if np.allclose(got, -expected, rtol=1e-7, atol=1e-12):
+        return " (the sign is flipped: gradient ascent instead of descent, or (t − o) for (o − t)?)"
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and np.allclose(got, expected.T, rtol=1e-7, atol=1e-12):
+        return " (transposed? ∂s/∂W = δᵀxᵀ has rows indexed by outputs)"
+    nonzero = np.abs(expected) > 1e-12
+    if nonzero.sum() >= 2:  # one entry's ratio says nothing about a pattern
+        ratios = got[nonzero] / expected[nonzero]
+        if np.allclose(ratios, ratios.flat[0], rtol=1e-6) and abs(ratios.flat[0]) > 1e-12:
+            ratio = float(ratios.flat[0])
+            for factor, cause in ((2.0, "a missing ½ of the squared error?"), (0.5, "an extra ½?")):
+                if abs(ratio - factor) < 1e-6:
+                    return f" (off by a factor of {factor:g}: {cause})"
+            if ratio > 1 and abs(ratio - round(ratio)) < 1e-6:
+                return f" (off by a factor of {round(ratio)}: a sum where a mean belongs, or a missing division by the batch size?)"
+            return f" (off by a constant factor {ratio:.4g} everywhere)"
+    return ""

@@ -1,0 +1,106 @@
+"""Grade one submission: read it, load it in the sandbox, run the homework's tests, total the points.
+
+Every submission gets a complete :class:`GradingResult`: one that cannot be
+read or loaded still gets every test, each with status ``error`` and a
+message saying why, and a score of 0.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from . import manifest as manifests
+from .errors import UserError
+from .harness import CallOutcome, HarnessPlugin, run_tests
+from .results import GradingResult, TestResult
+from .sandbox import Sandbox
+from .submission import read_submission
+
+VISIBILITIES = ("visible", "hidden")
+
+
+def test_files(manifest: manifests.Manifest, visibilities=VISIBILITIES) -> list[Path]:
+    files = [f for v in visibilities for f in sorted(manifest.tests_dir(v).glob("test_*.py"))]
+    if not files:
+        raise UserError(f"{manifest.folder}/tests: no test_*.py files in {' or '.join(f'tests/{v}/' for v in visibilities)}")
+    return files
+
+
+def check_points(manifest: manifests.Manifest, tests: list[TestResult]) -> None:
+    """The points of the tests charged to each function must add up to the manifest's points for it."""
+    charged: dict[str, float] = {}
+    for test in tests:
+        charged[test.functions[0]] = charged.get(test.functions[0], 0.0) + test.max_score
+    problems = [f"{task.function} has {charged.get(task.function, 0.0):g} points of tests but the manifest gives it {task.points:g}"
+                for task in manifest.tasks if abs(charged.get(task.function, 0.0) - task.points) > 1e-6]  # fmt: skip
+    if problems:
+        raise UserError(f"{manifest.folder / 'manifest.toml'}: points do not add up: " + "; ".join(problems))
+
+
+class _Unloadable:
+    """Stands in for the sandbox when the submission could not be read: every call reports why."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, function: str, args: tuple, kwargs: dict) -> CallOutcome:
+        return CallOutcome("error", message=self.message)
+
+
+def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use_namespaces: bool = True) -> GradingResult:
+    """Grade ``submission_path`` (a .py, an .ipynb or a folder holding one) against ``assignment``'s tests."""
+    started = time.monotonic()
+    manifest = manifests.load(assignment)
+    files = test_files(manifest, visibilities)
+    errors: list[str] = []
+    sandbox = None
+    try:
+        submission = read_submission(Path(submission_path), assignment=manifest.id)
+    except UserError as error:
+        errors.append(str(error))
+        call = _Unloadable(f"the submission could not be read: {error}")
+    else:
+        errors.extend(submission.warnings)
+        sandbox = Sandbox(submission, manifest.limits, module_name=manifest.id, use_namespaces=use_namespaces)
+        report = sandbox.start()
+        if report.fatal:
+            errors.append(report.fatal)
+            call = _Unloadable(report.fatal)
+        else:
+            errors.extend(f"{e['label']}: {e['message']}" for e in report.errors)
+            call = _sandbox_call(sandbox)
+    try:
+        plugin = HarnessPlugin(call=call, functions=manifest.functions, tests_root=manifest.folder / "tests")
+        tests = run_tests(plugin, files)
+    finally:
+        if sandbox is not None:
+            sandbox.close()
+    if set(visibilities) == set(VISIBILITIES):
+        check_points(manifest, tests)
+    if sandbox is not None and sandbox.output_bytes > manifest.limits.output_kb * 1024:
+        errors.append(f"the submission printed {sandbox.output_bytes:,} bytes; only the first "
+                      f"{manifest.limits.output_kb} KiB were kept")  # fmt: skip
+    errors.extend(f"grader error in {e}" for e in plugin.grader_errors)
+    label = "all tests" if set(visibilities) == set(VISIBILITIES) else " and ".join(visibilities) + " tests"
+    return GradingResult(
+        assignment=manifest.id,
+        submission=str(submission_path),
+        score=round(sum(t.score for t in tests), 6),
+        max_score=round(sum(t.max_score for t in tests), 6),
+        tests=tests,
+        errors=errors,
+        label=label,
+        functions=list(manifest.functions),
+        protections=sandbox.protections if sandbox else {},
+        protections_off=sandbox.protections_off if sandbox else [],
+        execution_time=time.monotonic() - started,
+    )
+
+
+def _sandbox_call(sandbox: Sandbox):
+    def call(function: str, args: tuple, kwargs: dict) -> CallOutcome:
+        result = sandbox.call(function, *args, **kwargs)
+        return CallOutcome(result.status, result.value, result.message)
+
+    return call

@@ -1,0 +1,277 @@
+"""The pytest plugin that turns a homework's tests into graded results.
+
+Tests are ordinary pytest tests. Each carries a marker::
+
+    @pytest.mark.grade(points=2, functions=["backward_pass"])
+    @pytest.mark.parametrize("seed", range(4))
+    def test_backward_pass_on_random_networks(student, seed):
+        ...
+        got = student.backward_pass(weights, i, t, forward)     # runs in the sandbox
+        assert_close(got, backprop.backward_pass(...), name="backward_pass")
+
+``points`` is the test's worth, shared equally by its parametrized cases;
+``functions`` names the student functions it exercises, the first being the
+one it is charged to. Visibility comes from the folder: ``tests/visible`` or
+``tests/hidden``. Fixtures:
+
+- ``student``: calls into the submission (plain data in and out);
+- ``credit``: ``credit.award(fraction)`` for partial credit when the test fails;
+- ``worked_example``: ``worked_example.row(name, student_value, printed)``
+  records the student's value of an intermediate beside the lecture's.
+
+A test passes, fails (a wrong answer: :class:`grader.compare.Mismatch` or any
+AssertionError), or ends in ``error``/``timeout`` when the student's code
+raised, crashed or ran too long. Not-implemented functions fail with a plain
+"not implemented yet". Anything else is a fault in the test itself and is
+reported as a grader error, never blamed on the student.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import io
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from . import compare
+from .errors import UserError
+from .results import TestResult
+
+CallHook = Callable[[str, tuple, dict], "CallOutcome"]
+
+
+@dataclass
+class CallOutcome:
+    status: str  # ok, error, timeout, crash
+    value: object = None
+    message: str = ""
+
+
+class StudentCodeFailed(Exception):
+    """A call into student code did not return a value; ends the test as error or timeout."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class Student:
+    """``student.forward_pass(...)`` calls the submission's function in the sandbox."""
+
+    def __init__(self, call: CallHook, allowed: tuple[str, ...]):
+        self._call, self._allowed = call, allowed
+
+    def __getattr__(self, function: str):
+        if function.startswith("_"):
+            raise AttributeError(function)
+        if function not in self._allowed:
+            raise AttributeError(f"{function} is not a function of this homework's handout")
+
+        def call(*args, **kwargs):
+            outcome = self._call(function, args, kwargs)
+            if outcome.status == "ok":
+                return outcome.value
+            if outcome.status == "error" and "NotImplementedError" in outcome.message:
+                raise StudentCodeFailed("failed", f"{function} is not implemented yet (it still raises NotImplementedError)")
+            status = "timeout" if outcome.status == "timeout" else "error"
+            raise StudentCodeFailed(status, outcome.message)
+
+        call.__name__ = function
+        return call
+
+
+class Credit:
+    def __init__(self):
+        self.fraction: float | None = None
+
+    def award(self, fraction: float) -> None:
+        """The share of this test's points earned if it fails (it earns all of them if it passes)."""
+        self.fraction = min(1.0, max(0.0, float(fraction)))
+
+
+class WorkedExample:
+    def __init__(self):
+        self.rows: list[dict] = []
+
+    def row(self, name: str, student_value, printed: str) -> bool:
+        """Record the student's ``name`` beside the lecture's ``printed`` value; returns whether they match."""
+        try:
+            value = float(student_value)
+            matches = compare.matches_printed(value, printed)
+        except (TypeError, ValueError):
+            value, matches = None, False
+        self.rows.append({"name": name, "student": value if value is None or math.isfinite(value) else str(value),
+                          "lecture": printed, "matches": matches})  # fmt: skip
+        return matches
+
+
+@dataclass
+class _CaseInfo:
+    points: float
+    functions: list[str]
+    visibility: str
+
+
+@dataclass(eq=False)  # pytest keeps plugins in sets: identity hashing
+class HarnessPlugin:
+    """Collects the homework's tests, runs them against one submission, and keeps the results."""
+
+    call: CallHook
+    functions: tuple[str, ...]
+    tests_root: Path
+    results: list[TestResult] = field(default_factory=list)
+    grader_errors: list[str] = field(default_factory=list)
+    authoring_errors: list[str] = field(default_factory=list)
+    observer: Callable[[pytest.Item, TestResult], None] | None = None
+    """Called with each test case and its result (the build records visible cases through it)."""
+    current: pytest.Item | None = None
+    """The test case running now."""
+    _cases: dict[str, _CaseInfo] = field(default_factory=dict)
+    _extras: dict[str, dict] = field(default_factory=dict)
+
+    # ----- configuration and collection ---------------------------------------------
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "grade(points, functions): points and student functions of a graded test")
+
+    def pytest_collection_modifyitems(self, session, config, items):
+        per_test = collections.Counter(self._test_key(item) for item in items)
+        for item in items:
+            problem = self._describe(item, per_test[self._test_key(item)])
+            if problem:
+                self.authoring_errors.append(f"{item.path.relative_to(self.tests_root.parent)}::{item.name}: {problem}")
+        if self.authoring_errors:
+            items[:] = []
+
+    def _describe(self, item, cases: int) -> str:
+        """Record the test's points, functions and visibility; returns what is wrong with its marker, if anything."""
+        marker = item.get_closest_marker("grade")
+        if marker is None:
+            return "a graded test needs @pytest.mark.grade(points=..., functions=[...])"
+        points, functions = marker.kwargs.get("points"), list(marker.kwargs.get("functions", []))
+        if not isinstance(points, (int, float)) or points < 0 or not functions:
+            return "@pytest.mark.grade needs points ≥ 0 and a non-empty functions list"
+        unknown = [f for f in functions if f not in self.functions]
+        if unknown:
+            return f"functions {unknown} are not tasks of this homework ({list(self.functions)})"
+        visibility = item.path.parent.name
+        if visibility not in ("visible", "hidden"):
+            return f"tests live in tests/visible/ or tests/hidden/, not in {item.path.parent.name}/"
+        self._cases[item.nodeid] = _CaseInfo(points / cases, functions, visibility)
+        return ""
+
+    @staticmethod
+    def _test_key(item) -> tuple:
+        return (str(item.path), getattr(item, "originalname", item.name))
+
+    # ----- fixtures -----------------------------------------------------------------
+    @pytest.fixture
+    def student(self):
+        return Student(self.call, self.functions)
+
+    @pytest.fixture
+    def credit(self, request):
+        credit = Credit()
+        self._extras.setdefault(request.node.nodeid, {})["credit"] = credit
+        return credit
+
+    @pytest.fixture
+    def worked_example(self, request):
+        example = WorkedExample()
+        self._extras.setdefault(request.node.nodeid, {})["worked_example"] = example
+        return example
+
+    # ----- running ------------------------------------------------------------------
+    def pytest_runtest_setup(self, item):
+        self.current = item
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        token = compare.reveal_expected.set(self._cases[item.nodeid].visibility == "visible")
+        try:
+            yield
+        finally:
+            compare.reveal_expected.reset(token)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and report.failed):
+            result = self._result(item, call)
+            self.results.append(result)
+            if self.observer is not None:
+                self.observer(item, result)
+
+    def _result(self, item, call) -> TestResult:
+        info = self._cases[item.nodeid]
+        extras = self._extras.pop(item.nodeid, {})
+        rows = extras["worked_example"].rows if "worked_example" in extras else []
+        name = f"{Path(item.path).stem.removeprefix('test_')}::{item.name.removeprefix('test_')}"
+        result = TestResult(name, 0.0, round(info.points, 6), "passed", info.visibility, info.functions, details=rows)
+        error = call.excinfo.value if call.excinfo is not None else None
+        if error is None:
+            result.score = result.max_score
+            return result
+        prefix = f"{info.functions[0]}: "
+        if isinstance(error, StudentCodeFailed):
+            result.status, result.message = error.status, error.message
+        elif isinstance(error, compare.Mismatch):
+            result.status, result.message = "failed", str(error)
+        elif isinstance(error, AssertionError):
+            result.status = "failed"
+            result.message = (_first_line(error) if info.visibility == "visible" else
+                              "wrong result (a hidden test: its details are not shown)")  # fmt: skip
+        else:
+            result.status = "error"
+            result.message = f"{prefix}the test itself failed ({type(error).__name__}: {error}); please tell the course staff"
+            self.grader_errors.append(f"{result.name}: {type(error).__name__}: {error}")
+        credit = extras.get("credit")
+        if result.status == "failed" and credit is not None and credit.fraction:
+            result.score = round(result.max_score * credit.fraction, 6)
+        if not result.message.startswith(info.functions[0]):
+            result.message = prefix + result.message
+        return result
+
+
+@contextlib.contextmanager
+def _no_plugin_autoload():
+    """Installed pytest plugins (hypothesis, benchmark...) stay out of grading: they cost time and change nothing."""
+    previous = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous
+
+
+def _first_line(error: AssertionError) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else "wrong result"
+
+
+def run_tests(plugin: HarnessPlugin, test_files: list[Path]) -> list[TestResult]:
+    """Run ``test_files`` under ``plugin``, quietly; returns the per-case results."""
+    args = [str(p) for p in test_files] + [
+        "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib",
+        "--rootdir", str(plugin.tests_root.parent), "-o", "addopts=", "-o", "python_files=test_*.py",
+    ]  # fmt: skip
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _no_plugin_autoload():
+        code = pytest.main(args, plugins=[plugin])
+    if plugin.authoring_errors:
+        raise UserError("the homework's tests are not marked correctly:\n  " + "\n  ".join(plugin.authoring_errors))
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR) or (
+        code == pytest.ExitCode.INTERRUPTED and not plugin.results
+    ):
+        lines = [line for line in output.getvalue().splitlines() if line.strip()]
+        raise UserError("the homework's tests could not be collected:\n  " + "\n  ".join(lines[-15:]))
+    return plugin.results

@@ -1,0 +1,141 @@
+"""A homework's description: ``assignments/<hw>/manifest.toml``.
+
+Example::
+
+    id = "hw1_backprop"
+    title = "Homework 1: backpropagation by hand"
+    narrative = "narrative.md"     # Markdown with the lecture's math, beside the manifest
+    sources = ["backprop"]          # reference modules that make up the handout, in order
+
+    [limits]                        # every key optional; these are the defaults
+    call_seconds = 10               # wall time of one call into student code
+    load_seconds = 20               # wall time to load the submission
+    cpu_seconds = 60                # CPU time of one sandbox process
+    memory_mb = 2048                # address space of one sandbox process
+    output_kb = 256                 # printed output kept per process
+    processes = 32                  # processes and threads of the sandbox user
+
+    [[tasks]]
+    id = "1.1"
+    function = "forward_pass"       # a top-level function of one of the sources
+    points = 4                      # must equal the points of the tests charged to it
+    title = "Forward computation"
+
+Visible tests live in ``tests/visible/``, hidden ones in ``tests/hidden/``;
+sample submissions in ``samples/``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UserError
+from .paths import ASSIGNMENTS_DIR, REFERENCE_DIR
+
+
+@dataclass(frozen=True)
+class Limits:
+    call_seconds: float = 10.0
+    load_seconds: float = 20.0
+    cpu_seconds: int = 60
+    memory_mb: int = 2048
+    output_kb: int = 256
+    processes: int = 32
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    function: str
+    points: float
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    id: str
+    title: str
+    folder: Path
+    sources: tuple[str, ...]
+    tasks: tuple[Task, ...]
+    narrative: str = ""
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        return tuple(task.function for task in self.tasks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(task.points for task in self.tasks)
+
+    def task_for(self, function: str) -> Task | None:
+        return next((task for task in self.tasks if task.function == function), None)
+
+    @property
+    def source_paths(self) -> list[Path]:
+        return [REFERENCE_DIR / f"{name}.py" for name in self.sources]
+
+    def tests_dir(self, visibility: str) -> Path:
+        return self.folder / "tests" / visibility
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.folder / "samples"
+
+
+def available() -> list[str]:
+    return sorted(p.parent.name for p in ASSIGNMENTS_DIR.glob("*/manifest.toml"))
+
+
+def load(assignment: str | Path) -> Manifest:
+    """Read and check the manifest of ``assignment`` (a homework id or a folder)."""
+    folder = Path(assignment) if Path(assignment).is_dir() else ASSIGNMENTS_DIR / str(assignment)
+    path = folder / "manifest.toml"
+    if not path.is_file():
+        known = ", ".join(available()) or "none yet"
+        raise UserError(f"no homework named {assignment!r}: {path} does not exist (known homeworks: {known})")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{path}: not valid TOML: {error}") from None
+
+    def require(table: dict, key: str, kind: type, where: str):
+        if key not in table:
+            raise UserError(f"{path}: {where} is missing the key {key!r}")
+        if not isinstance(table[key], kind):
+            raise UserError(f"{path}: {where} key {key!r} must be a {kind.__name__}, got {table[key]!r}")
+        return table[key]
+
+    tasks = []
+    for index, entry in enumerate(data.get("tasks", [])):
+        where = f"[[tasks]] number {index + 1}"
+        points = require(entry, "points", (int, float), where)
+        tasks.append(Task(str(require(entry, "id", (str, int, float), where)), require(entry, "function", str, where),
+                          float(points), entry.get("title", "")))  # fmt: skip
+    if not tasks:
+        raise UserError(f"{path}: a homework needs at least one [[tasks]] entry naming a function students implement")
+    names = [task.function for task in tasks]
+    if len(set(names)) != len(names):
+        raise UserError(f"{path}: a function is listed twice in [[tasks]]: {names}")
+
+    limits_table = data.get("limits", {})
+    unknown = set(limits_table) - set(Limits.__dataclass_fields__)
+    if unknown:
+        raise UserError(f"{path}: unknown [limits] keys {sorted(unknown)}; known: {sorted(Limits.__dataclass_fields__)}")
+
+    manifest = Manifest(
+        id=require(data, "id", str, "the top level"),
+        title=require(data, "title", str, "the top level"),
+        folder=folder.resolve(),
+        sources=tuple(require(data, "sources", list, "the top level")),
+        tasks=tuple(tasks),
+        narrative=data.get("narrative", ""),
+        limits=Limits(**limits_table),
+    )
+    for source in manifest.source_paths:
+        if not source.is_file():
+            raise UserError(f"{path}: source {source.stem!r} is not a module of reference/ ({source} does not exist)")
+    return manifest

@@ -1,0 +1,9 @@
+"""Where the project's parts live on disk."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_DIR = PROJECT_ROOT / "reference"
+ASSIGNMENTS_DIR = PROJECT_ROOT / "assignments"
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+DEFAULT_DIST_DIR = PROJECT_ROOT / "dist"

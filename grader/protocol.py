@@ -1,0 +1,143 @@
+"""The plain-data protocol between the grader and the sandboxed student process.
+
+Only plain data crosses: None, booleans, integers, floats (NaN and ±inf
+included), strings, lists, dicts with string keys, and numpy arrays of
+numeric dtype sent as dtype + shape + raw bytes. Never pickle: decoding a
+message can build nothing but those types, whatever the sender put in it.
+
+A message is one frame: a 4-byte big-endian length, then that many bytes of
+UTF-8 JSON. This module needs only the standard library and numpy, because
+the sandbox's child process loads it too (by path, before isolation).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import struct
+
+import numpy as np
+
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 32
+
+# Array dtypes that may cross; object and structured arrays never do.
+ARRAY_KINDS = "biufc"
+
+
+class ProtocolError(Exception):
+    """A message that is not plain data, too large, or cut short."""
+
+
+class NotPlainData(ProtocolError):
+    """A value the child cannot send: says what type it was."""
+
+
+def to_plain(value, depth: int = 0):
+    """Convert ``value`` to JSON-ready plain data, or raise :class:`NotPlainData`."""
+    if depth > MAX_DEPTH:
+        raise NotPlainData(f"nested more than {MAX_DEPTH} levels deep")
+    if value is None or type(value) in (bool, str):
+        return value
+    if isinstance(value, bool) or isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, (complex, np.complexfloating)):
+        return {"__complex__": [float(value.real), float(value.imag)]}
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value)
+        if array.dtype.kind not in ARRAY_KINDS:
+            raise NotPlainData(f"a numpy array of dtype {array.dtype} (only numeric arrays can be graded)")
+        array = array.astype(array.dtype.newbyteorder("<"), copy=False)
+        return {"__ndarray__": {"dtype": array.dtype.str, "shape": list(array.shape),
+                                "data": base64.b64encode(array.tobytes()).decode("ascii")}}  # fmt: skip
+    if isinstance(value, (list, tuple)):
+        return [to_plain(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        plain = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise NotPlainData(f"a dict with a key of type {type(key).__name__} (keys must be strings)")
+            plain[str(key)] = to_plain(item, depth + 1)
+        return plain
+    raise NotPlainData(f"an object of type {type(value).__name__}")
+
+
+def from_plain(value, depth: int = 0):
+    """Rebuild values from plain data: fresh numpy arrays, plain Python types, nothing else."""
+    if depth > MAX_DEPTH:
+        raise ProtocolError(f"message nested more than {MAX_DEPTH} levels deep")
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) is list:
+        return [from_plain(item, depth + 1) for item in value]
+    if type(value) is dict:
+        if set(value) == {"__ndarray__"}:
+            return _array_from_plain(value["__ndarray__"])
+        if set(value) == {"__complex__"}:
+            real, imag = value["__complex__"]
+            return complex(float(real), float(imag))
+        return {str(key): from_plain(item, depth + 1) for key, item in value.items()}
+    raise ProtocolError(f"unexpected {type(value).__name__} in a message")
+
+
+def _array_from_plain(spec) -> np.ndarray:
+    try:
+        dtype = np.dtype(str(spec["dtype"]))
+        shape = tuple(int(n) for n in spec["shape"])
+        raw = base64.b64decode(str(spec["data"]), validate=True)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ProtocolError(f"malformed array in a message: {error}") from None
+    if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise ProtocolError(f"array of dtype {dtype} in a message")
+    if any(n < 0 for n in shape) or math.prod(shape) * dtype.itemsize != len(raw):
+        raise ProtocolError(f"array of shape {shape} and dtype {dtype} does not match its {len(raw)} bytes")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=True)
+
+
+def encode(message) -> bytes:
+    body = json.dumps(to_plain(message), allow_nan=True, separators=(",", ":")).encode("utf-8")
+    if len(body) > MAX_FRAME_BYTES:
+        raise NotPlainData(f"a result of {len(body) / 2**20:.0f} MiB (the limit is {MAX_FRAME_BYTES // 2**20} MiB)")
+    return struct.pack(">I", len(body)) + body
+
+
+def decode(body: bytes):
+    try:
+        return from_plain(json.loads(body.decode("utf-8")))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ProtocolError(f"a message that is not JSON: {error}") from None
+
+
+def write_message(fd: int, message) -> None:
+    frame = encode(message)
+    view = memoryview(frame)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_exactly(fd: int, count: int) -> bytes:
+    """``count`` bytes from ``fd``; raises EOFError if the other side closed first."""
+    chunks, remaining = [], count
+    while remaining:
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            raise EOFError("the other side closed the channel")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_message(fd: int):
+    (length,) = struct.unpack(">I", read_exactly(fd, 4))
+    if length > MAX_FRAME_BYTES:
+        raise ProtocolError(f"a message of {length} bytes (the limit is {MAX_FRAME_BYTES})")
+    return decode(read_exactly(fd, length))

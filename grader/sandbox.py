@@ -1,0 +1,300 @@
+"""Student code runs here: in a child process with limits, never in the grader's process.
+
+:class:`Sandbox` starts ``grader/sandbox_child.py`` with a scrubbed
+environment, hands it the submission's chunks, and calls student functions
+on plain data with a wall-clock limit per call. A call that times out,
+crashes the child or returns something that is not plain data becomes a
+:class:`CallResult` with a clear message; the child is killed (its whole
+process group) and a fresh one is started for the next call.
+
+The child isolates itself (see sandbox_child.py): a private network and mount
+namespace where the OS allows one, a tmpfs root holding only its scratch
+directory and read-only system and Python directories, resource limits, and
+the user ``nobody`` when the grader runs as root. What held is reported in
+:attr:`Sandbox.protections`; what did not in :attr:`Sandbox.protections_off`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import protocol
+from .manifest import Limits
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .submission import Submission
+
+CHILD_SCRIPT = Path(__file__).with_name("sandbox_child.py")
+SYSTEM_PATHS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache",
+                "/etc/localtime", "/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"]  # fmt: skip
+# Variables the child may see: numpy threads pinned to one, and the OpenBLAS
+# core settings some processors need for correct results.
+PASSED_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+@dataclass
+class CallResult:
+    """What one call into student code gave: ``status`` is ok, error, timeout or crash."""
+
+    status: str
+    value: object = None
+    message: str = ""
+
+
+@dataclass
+class LoadReport:
+    errors: list[dict] = field(default_factory=list)
+    defined: list[str] = field(default_factory=list)
+    fatal: str = ""
+
+
+def _python_paths() -> list[str]:
+    """Directories the child needs on sys.path: the standard library's and numpy's."""
+    paths = [sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib"),
+             os.path.join(sysconfig.get_path("platstdlib"), "lib-dynload"),
+             str(Path(np.__file__).resolve().parent.parent)]  # fmt: skip
+    return list(dict.fromkeys(p for p in paths if p and os.path.isdir(p)))
+
+
+def _read_only_paths() -> list[str]:
+    """What the child's root shows, read-only: system directories, Python's prefixes, numpy."""
+    paths = SYSTEM_PATHS + [sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parent)] + _python_paths()
+    kept: list[str] = []
+    for path in sorted(set(paths), key=len):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _sandbox_user() -> tuple[int, int] | None:
+    if os.getuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+    return entry.pw_uid, entry.pw_gid
+
+
+class Sandbox:
+    """One submission, loaded in a child process, answering calls on plain data."""
+
+    def __init__(self, submission: Submission, limits: Limits, module_name: str = "submission", use_namespaces: bool = True):
+        self.submission = submission
+        self.limits = limits
+        self.module_name = module_name
+        self.use_namespaces = use_namespaces
+        self.protections: dict[str, str] = {}
+        self.protections_off: list[str] = []
+        self.load_report: LoadReport | None = None
+        self.output = b""
+        self.output_bytes = 0
+        self._process: subprocess.Popen | None = None
+        self._workdir: Path | None = None
+
+    # ----- life cycle ---------------------------------------------------------------
+    def __enter__(self) -> "Sandbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> LoadReport:
+        """Start a child and load the submission into it."""
+        self._kill()
+        self._remove_workdir()
+        self._workdir = Path(tempfile.mkdtemp(prefix="nn-grader-"))
+        scratch, root_dir = self._workdir / "scratch", self._workdir / "root"
+        scratch.mkdir()
+        root_dir.mkdir()
+        file_name = self.submission.path.name if self.submission.kind == "module" else f"{self.module_name}.py"
+        (scratch / file_name).write_text("\n".join(c.source for c in self.submission.chunks), encoding="utf-8")
+        user = _sandbox_user()
+        if user is not None:
+            os.chmod(self._workdir, 0o711)
+            for path in (scratch, scratch / file_name):
+                os.chown(path, *user)
+        self._output_file = open(self._workdir / "output", "w+b")
+
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        config_read, config_write = os.pipe()
+        config = {
+            "request_fd": request_read, "reply_fd": reply_write,
+            "scratch": str(scratch), "root_dir": str(root_dir),
+            "read_only_paths": _read_only_paths(), "python_paths": _python_paths(),
+            "grader_dir": str(CHILD_SCRIPT.parent), "use_namespaces": self.use_namespaces, "user": user,
+            "module_name": self.module_name, "file_name": file_name,
+            "limits": {"cpu_seconds": self.limits.cpu_seconds, "memory_mb": self.limits.memory_mb,
+                       "processes": self.limits.processes, "output_bytes": self.limits.output_kb * 1024,
+                       "file_bytes": max(16 * 2**20, 4 * self.limits.output_kb * 1024)},
+            "environment": self._environment(),
+        }  # fmt: skip
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-B", str(CHILD_SCRIPT), str(config_read)],
+                stdin=subprocess.DEVNULL, stdout=self._output_file, stderr=subprocess.STDOUT,
+                pass_fds=(request_read, reply_write, config_read), env=self._environment(),
+                cwd=str(scratch), start_new_session=True, close_fds=True,
+            )  # fmt: skip
+        finally:
+            for fd in (request_read, reply_write, config_read):
+                os.close(fd)
+        with os.fdopen(config_write, "w") as f:
+            json.dump(config, f)
+        self._requests, self._replies = request_write, reply_read
+        self._send({"chunks": [{"label": c.label, "source": c.source} for c in self.submission.chunks]})
+        reply = self._receive(self.limits.load_seconds)
+        if reply.status != "ok":
+            what = {"timeout": f"did not finish loading within {self.limits.load_seconds:g} s "
+                               "(an infinite loop or a long computation at the top level?)"}.get(
+                reply.status, f"stopped while loading: {reply.message}")  # fmt: skip
+            self.load_report = LoadReport(fatal=f"the submission {what}")
+            self._kill()
+            return self.load_report
+        ready = reply.value
+        self.protections, self.protections_off = ready["protections"], ready["off"]
+        self.load_report = LoadReport(errors=ready["errors"], defined=ready["defined"])
+        return self.load_report
+
+    def close(self) -> None:
+        self._kill()
+        self._remove_workdir()
+
+    def _remove_workdir(self) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def _environment(self) -> dict[str, str]:
+        env = {"PATH": "/usr/bin:/bin", "HOME": "/scratch", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+        env.update({k: os.environ[k] for k in PASSED_VARIABLES if k in os.environ})
+        return env
+
+    def _kill(self) -> None:
+        """Kill the child and everything it started, then keep what it printed."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        process.wait()
+        for fd in (self._requests, self._replies):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._collect_output()
+
+    def _collect_output(self) -> None:
+        self._output_file.flush()
+        size = os.fstat(self._output_file.fileno()).st_size
+        self._output_file.seek(0)
+        self.output += self._output_file.read(self.limits.output_kb * 1024)
+        self.output_bytes += size
+        self._output_file.close()
+
+    # ----- calls --------------------------------------------------------------------
+    def call(self, function: str, *args, **kwargs) -> CallResult:
+        """Call ``function(*args, **kwargs)`` in the child; restart the child first if it died."""
+        if not self.alive:
+            report = self.start()
+            if report.fatal:
+                return CallResult("error", message=report.fatal)
+        try:
+            self._send({"function": function, "args": list(args), "kwargs": kwargs})
+        except (BrokenPipeError, OSError):
+            return self._died(f"calling {function}")
+        reply = self._receive(self.limits.call_seconds)
+        if reply.status == "timeout":
+            self._kill()
+            return CallResult("timeout", message=f"{function} did not return within {self.limits.call_seconds:g} s "
+                                                 "(an infinite loop?); it was stopped")  # fmt: skip
+        if reply.status != "ok":
+            return self._died(f"running {function}", reply.message)
+        message = reply.value
+        kind = message.get("kind")
+        if kind == "result":
+            return CallResult("ok", message["value"])
+        if kind == "missing":
+            return CallResult("error", message=f"the submission defines no function {function} "
+                                               "(was it renamed, or did its cell fail?)")  # fmt: skip
+        if kind == "unsendable":
+            return CallResult("error", message=f"{function} returned {message['message']}, which cannot be graded; "
+                                               "return numbers, numpy arrays, lists or dicts")  # fmt: skip
+        return CallResult("error", message=f"{function} raised {message['message']}")
+
+    def _died(self, doing: str, detail: str = "") -> CallResult:
+        code = None
+        if self._process is not None:
+            try:
+                code = self._process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill()
+        how = detail or "the process ended"
+        if code is not None and code < 0:
+            signal_name = signal.Signals(-code).name
+            how = {"SIGXCPU": f"it used more than {self.limits.cpu_seconds} s of CPU time",
+                   "SIGKILL": "it was killed (out of memory?)", "SIGSEGV": "it crashed (segmentation fault)",
+                   }.get(signal_name, f"it was stopped by {signal_name}")  # fmt: skip
+        elif code is not None:
+            how = f"the process exited with status {code} (os._exit or sys.exit in a child process?)"
+        return CallResult("crash", message=f"the submission's process stopped while {doing}: {how}")
+
+    def _send(self, message) -> None:
+        protocol.write_message(self._requests, message)
+
+    def _receive(self, timeout: float) -> CallResult:
+        """One reply frame within ``timeout`` seconds, as CallResult(ok, message) or a failure."""
+        deadline = time.monotonic() + timeout
+        try:
+            header = self._read(4, deadline)
+            (length,) = struct.unpack(">I", header)
+            if length > protocol.MAX_FRAME_BYTES:
+                return CallResult("crash", message=f"it sent {length} bytes, more than any result may have")
+            return CallResult("ok", protocol.decode(self._read(length, deadline)))
+        except TimeoutError:
+            return CallResult("timeout")
+        except EOFError:
+            return CallResult("crash", message="the process ended")
+        except protocol.ProtocolError as error:
+            return CallResult("crash", message=f"it sent something that is not plain data ({error})")
+
+    def _read(self, count: int, deadline: float) -> bytes:
+        chunks, remaining = [], count
+        while remaining:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._replies], [], [], left)[0]:
+                raise TimeoutError
+            chunk = os.read(self._replies, min(remaining, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)

@@ -1,0 +1,267 @@
+"""What a student submitted, as Python source in named chunks.
+
+A submission is a ``.py`` module, a ``.ipynb`` notebook, or a folder holding
+exactly one of them. :func:`read_submission` turns it into a
+:class:`Submission`: a list of :class:`Chunk` (label + source) the sandbox
+runs in order as one module namespace, so a failure is reported for the file
+or the cell it happened in.
+
+Labels: a module is one chunk labelled with its file name
+(``"hw1_backprop.py"``); a notebook gives one chunk per non-empty code cell,
+labelled ``"cell N"``, where N counts *every* cell (Markdown, code and raw)
+from 1 at the top, the way a student counts them scrolling down the notebook.
+Markdown cells and the handout's visible-checks cell (its first line is
+:data:`CHECK_CELL_MARKER`) give no chunk, but keep their numbers.
+
+IPython syntax cannot run without a Jupyter kernel, so it is neutralised:
+a line magic (``%matplotlib inline``), a shell line (``!pip install ...``),
+an assignment from either (``files = !ls``), a help line (``np.mean?``) and a
+statement calling ``get_ipython()`` become ``pass  # neutralised: <line>`` at
+the same indentation, so line numbers stay those the student sees. A cell
+starting with a cell magic (``%%bash``) is dropped whole, except ``%%time``
+and ``%%capture``, which only wrap ordinary code. Each change is a warning.
+
+Notebooks are read with :mod:`json`, not nbformat (importing nbformat costs
+over a second per submission).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UserError
+
+CHECK_CELL_MARKER = "# grader: visible checks (this cell is skipped when grading)"
+
+SUBMISSION_SUFFIXES = (".py", ".ipynb")
+IGNORED_FOLDERS = frozenset({"__pycache__", ".ipynb_checkpoints", "__MACOSX"})
+# Cell magics that only wrap ordinary Python: the code below them still runs.
+TRANSPARENT_CELL_MAGICS = frozenset({"time", "capture"})
+
+_MAGIC_START = re.compile(r"\s*[%!?]")
+_MAGIC_ASSIGNMENT = re.compile(r"\s*[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*[%!]")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    label: str
+    source: str
+
+
+@dataclass
+class Submission:
+    path: Path
+    kind: str  # "module" | "notebook"
+    chunks: list[Chunk]
+    sha256: str  # of the submitted file's bytes
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        """The chunks joined into one module source (see :meth:`locate` to map a line back)."""
+        return "".join(_with_newline(chunk.source) for chunk in self.chunks)
+
+    def locate(self, line: int) -> tuple[str, int]:
+        """(chunk label, line within the chunk) of line ``line`` (1-based) of :attr:`source`."""
+        offset = 0
+        for chunk in self.chunks:
+            count = _with_newline(chunk.source).count("\n")
+            if line <= offset + count:
+                return chunk.label, line - offset
+            offset += count
+        raise ValueError(f"line {line} is past the end of the submission ({offset} lines)")
+
+
+def read_submission(path: Path | str, assignment: str | None = None) -> Submission:
+    """Read a ``.py``, a ``.ipynb``, or a folder holding one; ``assignment`` breaks ties in a folder."""
+    path = Path(path)
+    if path.is_dir():
+        path = _choose_file(path, assignment)
+    elif not path.is_file():
+        raise UserError(f"{path} does not exist: give the .py or .ipynb file to grade, or a folder holding one")
+    if path.suffix.lower() not in SUBMISSION_SUFFIXES:
+        raise UserError(f"{path.name} is neither a .py module nor a .ipynb notebook: submit one of those")
+    data = path.read_bytes()
+    warnings: list[str] = []
+    if path.suffix.lower() == ".py":
+        text = _decode(data, path.name, warnings)
+        chunks = [Chunk(path.name, neutralise_ipython(text, path.name, warnings))]
+        kind = "module"
+    else:
+        chunks = _notebook_chunks(data, path.name, warnings)
+        kind = "notebook"
+    return Submission(path=path, kind=kind, chunks=chunks, sha256=hashlib.sha256(data).hexdigest(), warnings=warnings)
+
+
+def _choose_file(folder: Path, assignment: str | None) -> Path:
+    found, other = [], []
+    for item in sorted(folder.rglob("*")):
+        parts = item.relative_to(folder).parts
+        if any(part.startswith(".") or part in IGNORED_FOLDERS for part in parts) or not item.is_file():
+            continue
+        is_checker = item.name.startswith("check_") and item.suffix == ".py"
+        (found if item.suffix.lower() in SUBMISSION_SUFFIXES and not is_checker else other).append(item)
+    if len(found) == 1:
+        return found[0]
+    wanted = f"{assignment}.py or {assignment}.ipynb" if assignment else "your homework's .py or .ipynb"
+    if not found:
+        listing = ", ".join(str(p.relative_to(folder)) for p in other[:10]) or "nothing"
+        more = f" and {len(other) - 10} more" if len(other) > 10 else ""
+        raise UserError(f"{folder} holds no .py or .ipynb file to grade (found: {listing}{more}); submit {wanted}")
+    if assignment:
+        named = [p for p in found if p.stem == assignment]
+        if len(named) == 1:
+            return named[0]
+    listing = ", ".join(str(p.relative_to(folder)) for p in found)
+    raise UserError(f"{folder} holds several files that could be the submission ({listing}); "
+                    f"keep only one, {wanted}, and submit again")  # fmt: skip
+
+
+def _decode(data: bytes, name: str, warnings: list[str]) -> str:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        text = data.decode("utf-8-sig", errors="replace")
+        line = data[: error.start].count(b"\n") + 1
+        warnings.append(f"{name}: not UTF-8 text (first bad byte on line {line}); unreadable characters were replaced by \ufffd")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _notebook_chunks(data: bytes, name: str, warnings: list[str]) -> list[Chunk]:
+    advice = "re-download it or submit the .py"
+    if not data.strip():
+        raise UserError(f"{name} is not a Jupyter notebook (the file is empty); {advice}")
+    try:
+        notebook = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise UserError(f"{name} is not a Jupyter notebook (not UTF-8 text); {advice}") from None
+    except json.JSONDecodeError as error:
+        raise UserError(f"{name} is not a Jupyter notebook (not valid JSON at line {error.lineno}); {advice}") from None
+    if isinstance(notebook, dict) and "worksheets" in notebook:
+        raise UserError(f"{name} is an old (nbformat 3) notebook: open it in a current Jupyter, save it and submit again, "
+                        "or submit the .py")  # fmt: skip
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise UserError(f"{name} is not a Jupyter notebook (valid JSON, but it has no list of cells); {advice}")
+    if notebook.get("nbformat", 4) != 4:
+        warnings.append(f"{name}: nbformat {notebook.get('nbformat')!r} notebook, read as nbformat 4")
+
+    chunks = []
+    for number, cell in enumerate(notebook["cells"], start=1):
+        label = f"cell {number}"
+        if not isinstance(cell, dict):
+            warnings.append(f"{label}: not a notebook cell; skipped")
+            continue
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(piece, str) for piece in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            warnings.append(f"{label}: its source is not text; skipped")
+            continue
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+        if not source.strip() or source.lstrip().startswith(CHECK_CELL_MARKER):
+            continue
+        source = _cell_magic(source, label, warnings)
+        if source is not None:
+            chunks.append(Chunk(label, neutralise_ipython(source, label, warnings)))
+    return chunks
+
+
+def _cell_magic(source: str, label: str, warnings: list[str]) -> str | None:
+    """The cell without its cell magic if the code below still runs; None to drop the cell."""
+    lines = source.split("\n")
+    first = next(index for index, line in enumerate(lines) if line.strip())
+    if not lines[first].lstrip().startswith("%%"):
+        return source
+    magic = lines[first].strip()
+    name = magic[2:].split(maxsplit=1)[0] if magic[2:].strip() else ""
+    if name in TRANSPARENT_CELL_MAGICS:
+        lines[first] = f"pass  # neutralised: {magic}"
+        warnings.append(f"{label}, line {first + 1}: the cell magic {_short(magic)} is IPython syntax; "
+                        "it was not run when grading (the code below it was)")  # fmt: skip
+        return "\n".join(lines)
+    warnings.append(f"{label}: starts with the cell magic {_short(magic)}, which needs Jupyter; "
+                    "the whole cell was not run when grading")  # fmt: skip
+    return None
+
+
+def neutralise_ipython(source: str, label: str, warnings: list[str]) -> str:
+    """``source`` with every IPython-only statement replaced by ``pass`` (same line count)."""
+    lines = source.split("\n")
+    for start, end, code in _logical_lines(lines):
+        first = lines[start]
+        is_ipython = code is None or code.strip().endswith("?") or re.search(r"\bget_ipython\s*\(", code) is not None
+        if not is_ipython:
+            continue
+        indent = first[: len(first) - len(first.lstrip())]
+        for index in range(start, end + 1):
+            lines[index] = f"{indent}pass  # neutralised: {lines[index].strip()}"
+        warnings.append(f"{label}, line {start + 1}: {_short(first.strip())} is IPython syntax; it was not run when grading")
+    return "\n".join(lines)
+
+
+def _logical_lines(lines: list[str]):
+    """Yield (first, last, code) for each logical line; code is None for an IPython magic or shell line.
+
+    ``code`` is the statement's text outside strings and comments. Lines inside
+    brackets, strings or after a backslash belong to the statement they continue,
+    so a ``%`` continuing an expression (``a\\n % b``) is never taken for a magic.
+    """
+    index, count = 0, len(lines)
+    while index < count:
+        start = index
+        if _MAGIC_START.match(lines[index]) or _MAGIC_ASSIGNMENT.match(lines[index]):
+            yield start, index, None
+            index += 1
+            continue
+        depth, quote, code = 0, None, []
+        while True:
+            line, position, continued = lines[index], 0, False
+            while position < len(line):
+                char = line[position]
+                if quote:
+                    if char == "\\":
+                        position += 2
+                    elif line.startswith(quote, position):
+                        position += len(quote)
+                        quote = None
+                    else:
+                        position += 1
+                    continue
+                if char == "#":
+                    break
+                if char in "\"'":
+                    quote = line[position : position + 3] if line[position : position + 3] in ('"""', "'''") else char
+                    position += len(quote)
+                    code.append('""')
+                    continue
+                if char in "([{":
+                    depth += 1
+                elif char in ")]}":
+                    depth = max(depth - 1, 0)
+                elif char == "\\" and not line[position + 1 :].strip():
+                    continued = True
+                code.append(char)
+                position += 1
+            if quote is not None and len(quote) == 1 and not line.endswith("\\"):
+                quote = None  # an unclosed one-line string ends with its line (a syntax error Python reports)
+            if (quote or depth or continued) and index + 1 < count:
+                index += 1
+                code.append("\n")
+                continue
+            break
+        yield start, index, "".join(code)
+        index += 1
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return f"`{text}`" if len(text) <= limit else f"`{text[: limit - 1]}…`"
+
+
+def _with_newline(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
