@@ -28,6 +28,10 @@ class Mismatch(AssertionError):
     """The student's value is not the expected one; the message is fit to show the student."""
 
 
+class WrongType(Mismatch):
+    """Not even the right kind of value (None, a string, a list where a dict belongs): graded as an error."""
+
+
 def _fmt(value) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.10g}"
@@ -67,10 +71,10 @@ def assert_close(got, expected, *, name: str, rtol: float = tolerances.FORWARD_R
     reveal = reveal_expected.get() if reveal is None else reveal
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            raise Mismatch(f"{name}: expected a dict with keys {sorted(expected)}, got {_type_name(got)}")
+            raise WrongType(f"{name}: expected a dict with keys {sorted(expected)}, got {_type_name(got)}")
         missing = [k for k in expected if k not in got]
         if missing:
-            raise Mismatch(f"{name}: the returned dict lacks the key(s) {missing}")
+            raise WrongType(f"{name}: the returned dict lacks the key(s) {missing}")
         for key in expected:
             assert_close(got[key], expected[key], name=f"{name}[{key!r}]", rtol=rtol, atol=atol, reveal=reveal)
         return
@@ -79,9 +83,9 @@ def assert_close(got, expected, *, name: str, rtol: float = tolerances.FORWARD_R
         raise TypeError(f"assert_close compares numbers, arrays, lists and dicts, not {type(expected).__name__}")
     have = _as_array(got)
     if have is None:
-        raise Mismatch(f"{name}: expected {_kind(want)}, got {_type_name(got)}")
+        raise WrongType(f"{name}: expected {_kind(want)}, got {_type_name(got)}")
     if isinstance(got, np.ndarray) and got.dtype.kind == "b" and want.dtype.kind != "b":
-        raise Mismatch(f"{name}: expected numbers, got an array of booleans")
+        raise WrongType(f"{name}: expected numbers, got an array of booleans")
     if have.shape != want.shape:
         hint = diagnose.shape_hint(have.shape, want.shape)
         raise Mismatch(f"{name}: expected shape {want.shape}, got shape {have.shape}{hint}")

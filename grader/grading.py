@@ -48,10 +48,15 @@ class _Unloadable:
         return CallOutcome("error", message=self.message)
 
 
-def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use_namespaces: bool = True) -> GradingResult:
-    """Grade ``submission_path`` (a .py, an .ipynb or a folder holding one) against ``assignment``'s tests."""
+def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use_namespaces: bool = True,
+          limits: manifests.Limits | None = None) -> GradingResult:  # fmt: skip
+    """Grade ``submission_path`` (a .py, an .ipynb or a folder holding one) against ``assignment``'s tests.
+
+    ``limits`` replaces the manifest's sandbox limits (tests use short ones).
+    """
     started = time.monotonic()
     manifest = manifests.load(assignment)
+    limits = limits or manifest.limits
     files = test_files(manifest, visibilities)
     errors: list[str] = []
     sandbox = None
@@ -62,7 +67,7 @@ def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use
         call = _Unloadable(f"the submission could not be read: {error}")
     else:
         errors.extend(submission.warnings)
-        sandbox = Sandbox(submission, manifest.limits, module_name=manifest.id, use_namespaces=use_namespaces)
+        sandbox = Sandbox(submission, limits, module_name=manifest.id, use_namespaces=use_namespaces)
         report = sandbox.start()
         if report.fatal:
             errors.append(report.fatal)
@@ -78,9 +83,9 @@ def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use
             sandbox.close()
     if set(visibilities) == set(VISIBILITIES):
         check_points(manifest, tests)
-    if sandbox is not None and sandbox.output_bytes > manifest.limits.output_kb * 1024:
-        errors.append(f"the submission printed {sandbox.output_bytes:,} bytes; only the first "
-                      f"{manifest.limits.output_kb} KiB were kept")  # fmt: skip
+    if sandbox is not None and sandbox.output_truncated:
+        errors.append(f"the submission printed more than {limits.output_kb} KiB; only the first {limits.output_kb} KiB "
+                      "of each process's output were kept")  # fmt: skip
     errors.extend(f"grader error in {e}" for e in plugin.grader_errors)
     label = "all tests" if set(visibilities) == set(VISIBILITIES) else " and ".join(visibilities) + " tests"
     return GradingResult(
@@ -99,8 +104,19 @@ def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use
 
 
 def _sandbox_call(sandbox: Sandbox):
+    """Calls into the sandbox; a function that ran out of time once is not run again.
+
+    An infinite loop would cost the full time limit in every later test of
+    the same function; its later tests time out at once instead.
+    """
+    timed_out: dict[str, str] = {}
+
     def call(function: str, args: tuple, kwargs: dict) -> CallOutcome:
+        if function in timed_out:
+            return CallOutcome("timeout", message=f"{timed_out[function]} in an earlier test, so it was not run again")
         result = sandbox.call(function, *args, **kwargs)
+        if result.status == "timeout":
+            timed_out[function] = result.message
         return CallOutcome(result.status, result.value, result.message)
 
     return call

@@ -21,7 +21,8 @@ one it is charged to. Visibility comes from the folder: ``tests/visible`` or
 
 A test passes, fails (a wrong answer: :class:`grader.compare.Mismatch` or any
 AssertionError), or ends in ``error``/``timeout`` when the student's code
-raised, crashed or ran too long. Not-implemented functions fail with a plain
+raised, crashed, ran too long or returned the wrong type of value
+(:class:`grader.compare.WrongType`). Not-implemented functions fail with a plain
 "not implemented yet". Anything else is a fault in the test itself and is
 reported as a grader error, never blamed on the student.
 """
@@ -221,6 +222,8 @@ class HarnessPlugin:
         prefix = f"{info.functions[0]}: "
         if isinstance(error, StudentCodeFailed):
             result.status, result.message = error.status, error.message
+        elif isinstance(error, compare.WrongType):
+            result.status, result.message = "error", str(error)
         elif isinstance(error, compare.Mismatch):
             result.status, result.message = "failed", str(error)
         elif isinstance(error, AssertionError):

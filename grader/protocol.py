@@ -22,6 +22,10 @@ import numpy as np
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 32
+# Lists, dicts and their items in one message. A 64 MiB frame of ``[[],[],...]``
+# would cost the grader over a gigabyte of Python objects; numbers sent as
+# numpy arrays do not count (base64 holds none of "[{,").
+MAX_ITEMS = 4_000_000
 
 # Array dtypes that may cross; object and structured arrays never do.
 ARRAY_KINDS = "biufc"
@@ -52,7 +56,11 @@ def to_plain(value, depth: int = 0):
     if isinstance(value, str):
         return str(value)
     if isinstance(value, np.ndarray):
-        array = np.ascontiguousarray(value)
+        # asarray: a plain ndarray view, even of a subclass (ascontiguousarray would make 0-d arrays 1-d);
+        # tobytes() below writes C order whatever the view's strides.
+        array = np.asarray(value)
+        if array.ndim > 32:
+            raise NotPlainData(f"a numpy array of {array.ndim} dimensions (at most 32 can be graded)")
         if array.dtype.kind not in ARRAY_KINDS:
             raise NotPlainData(f"a numpy array of dtype {array.dtype} (only numeric arrays can be graded)")
         array = array.astype(array.dtype.newbyteorder("<"), copy=False)
@@ -70,50 +78,92 @@ def to_plain(value, depth: int = 0):
     raise NotPlainData(f"an object of type {type(value).__name__}")
 
 
+def _clean_text(text: str) -> str:
+    """``text`` without lone surrogates ("\\ud800" is valid JSON but cannot be written out as UTF-8 later)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def from_plain(value, depth: int = 0):
     """Rebuild values from plain data: fresh numpy arrays, plain Python types, nothing else."""
     if depth > MAX_DEPTH:
         raise ProtocolError(f"message nested more than {MAX_DEPTH} levels deep")
-    if value is None or type(value) in (bool, int, float, str):
+    if value is None or type(value) in (bool, int, float):
         return value
+    if type(value) is str:
+        return _clean_text(value)
     if type(value) is list:
         return [from_plain(item, depth + 1) for item in value]
     if type(value) is dict:
         if set(value) == {"__ndarray__"}:
             return _array_from_plain(value["__ndarray__"])
         if set(value) == {"__complex__"}:
-            real, imag = value["__complex__"]
-            return complex(float(real), float(imag))
-        return {str(key): from_plain(item, depth + 1) for key, item in value.items()}
+            parts = value["__complex__"]
+            if type(parts) is not list or len(parts) != 2 or any(type(x) not in (int, float) for x in parts):
+                raise ProtocolError("malformed complex number in a message")
+            return complex(float(parts[0]), float(parts[1]))
+        return {_clean_text(key): from_plain(item, depth + 1) for key, item in value.items()}
     raise ProtocolError(f"unexpected {type(value).__name__} in a message")
 
 
 def _array_from_plain(spec) -> np.ndarray:
     try:
-        dtype = np.dtype(str(spec["dtype"]))
-        shape = tuple(int(n) for n in spec["shape"])
-        raw = base64.b64decode(str(spec["data"]), validate=True)
+        if type(spec) is not dict or set(spec) != {"dtype", "shape", "data"}:
+            raise TypeError("expected exactly dtype, shape and data")
+        if type(spec["dtype"]) is not str or type(spec["shape"]) is not list or type(spec["data"]) is not str:
+            raise TypeError("dtype and data must be strings, shape a list")
+        dtype = np.dtype(spec["dtype"])
+        if any(type(n) is not int for n in spec["shape"]):
+            raise TypeError("the shape must hold integers")
+        shape = tuple(spec["shape"])
+        raw = base64.b64decode(spec["data"], validate=True)
     except (KeyError, TypeError, ValueError) as error:
         raise ProtocolError(f"malformed array in a message: {error}") from None
     if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
         raise ProtocolError(f"array of dtype {dtype} in a message")
-    if any(n < 0 for n in shape) or math.prod(shape) * dtype.itemsize != len(raw):
+    if len(shape) > 32 or any(n < 0 for n in shape) or math.prod(shape) * dtype.itemsize != len(raw):
         raise ProtocolError(f"array of shape {shape} and dtype {dtype} does not match its {len(raw)} bytes")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=True)
+    try:
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=True)
+    except ValueError as error:  # e.g. an empty array of shape (0, 10**30): too big for numpy to describe
+        raise ProtocolError(f"array of shape {shape} in a message: {error}") from None
+
+
+def _count_items(body: bytes) -> int:
+    return body.count(b",") + body.count(b"[") + body.count(b"{")
 
 
 def encode(message) -> bytes:
-    body = json.dumps(to_plain(message), allow_nan=True, separators=(",", ":")).encode("utf-8")
+    try:
+        body = json.dumps(to_plain(message), allow_nan=True, separators=(",", ":")).encode("utf-8")
+    except ValueError as error:  # an int of more than 4300 digits
+        raise NotPlainData(f"a number too large to send ({error})") from None
+    except UnicodeEncodeError:  # a string with a lone surrogate: json.dumps escapes them, but be safe
+        raise NotPlainData("a string that is not valid Unicode") from None
     if len(body) > MAX_FRAME_BYTES:
         raise NotPlainData(f"a result of {len(body) / 2**20:.0f} MiB (the limit is {MAX_FRAME_BYTES // 2**20} MiB)")
+    if _count_items(body) > MAX_ITEMS:
+        raise NotPlainData(f"a result with more than {MAX_ITEMS} list or dict items (send big data as a numpy array)")
     return struct.pack(">I", len(body)) + body
 
 
 def decode(body: bytes):
+    """Plain data from one frame's body; anything else, however malformed, is a ProtocolError."""
+    if len(body) > MAX_FRAME_BYTES:
+        raise ProtocolError(f"a message of {len(body)} bytes (the limit is {MAX_FRAME_BYTES})")
+    if _count_items(body) > MAX_ITEMS:
+        raise ProtocolError(f"a message with more than {MAX_ITEMS} list or dict items")
     try:
         return from_plain(json.loads(body.decode("utf-8")))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ProtocolError(f"a message that is not JSON: {error}") from None
+    except ValueError as error:  # an integer of more than 4300 digits
+        raise ProtocolError(f"a message with a number too large to read: {str(error)[:80]}") from None
+    except RecursionError:
+        raise ProtocolError("a message nested too deeply to read") from None
 
 
 def write_message(fd: int, message) -> None:

@@ -10,8 +10,20 @@ process group) and a fresh one is started for the next call.
 The child isolates itself (see sandbox_child.py): a private network and mount
 namespace where the OS allows one, a tmpfs root holding only its scratch
 directory and read-only system and Python directories, resource limits, and
-the user ``nobody`` when the grader runs as root. What held is reported in
-:attr:`Sandbox.protections`; what did not in :attr:`Sandbox.protections_off`.
+the user ``nobody`` when the grader runs as root, and a private PID namespace
+so no process it starts outlives :meth:`Sandbox.close`. What held is reported
+in :attr:`Sandbox.protections`; what did not in :attr:`Sandbox.protections_off`.
+
+Nothing the child sends is trusted beyond being plain data: every request
+carries a random ``id`` its reply must echo, and frames with another id
+(written by student code to the reply pipe, or left over from an earlier
+call) are dropped, so no frame can pass for the answer of a later call. The
+report of protections is written by the child before any student code runs.
+
+Limitations: without a PID namespace (``protections_off`` says so), a
+process the student detaches with fork + setsid can outlive the sandbox
+until its CPU limit ends it. Student code can always answer its *own* call
+however it likes; that is the point of comparing in the grader.
 """
 
 from __future__ import annotations
@@ -19,7 +31,9 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import secrets
 import select
+import site
 import shutil
 import signal
 import struct
@@ -35,6 +49,7 @@ import numpy as np
 
 from . import protocol
 from .manifest import Limits
+from .paths import PROJECT_ROOT
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -46,6 +61,11 @@ SYSTEM_PATHS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", 
 # Variables the child may see: numpy threads pinned to one, and the OpenBLAS
 # core settings some processors need for correct results.
 PASSED_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# The project's own packages and folders: never visible in the child, even
+# where an installed copy sits inside a directory the child sees read-only.
+PROJECT_NAMES = ("reference", "grader", "assignments", "tests")
+# Messages from the child end up in reports: keep them readable.
+MAX_MESSAGE_CHARS = 2000
 
 
 @dataclass
@@ -82,6 +102,20 @@ def _read_only_paths() -> list[str]:
     return kept
 
 
+def _hidden_paths(read_only: list[str]) -> list[str]:
+    """Copies of the project under a read-only path (e.g. a non-editable install in site-packages)."""
+    sites = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib"), *site.getsitepackages()}
+    candidates = [str(PROJECT_ROOT)] + [os.path.join(d, name) for d in sites if d for name in PROJECT_NAMES]
+    return [path for path in candidates if os.path.isdir(path)
+            and any(path == k or path.startswith(k.rstrip("/") + "/") for k in read_only)]  # fmt: skip
+
+
+def _text(value) -> str:
+    """A message from the child as a short string (it is plain data, so str() runs no student code)."""
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + " [...]"
+
+
 def _sandbox_user() -> tuple[int, int] | None:
     if os.getuid() != 0:
         return None
@@ -104,7 +138,9 @@ class Sandbox:
         self.protections_off: list[str] = []
         self.load_report: LoadReport | None = None
         self.output = b""
-        self.output_bytes = 0
+        self.output_bytes = 0  # printed, kept or not
+        self._printed = 0  # what the current child says it was asked to print
+        self.output_truncated = False
         self._process: subprocess.Popen | None = None
         self._workdir: Path | None = None
 
@@ -132,14 +168,16 @@ class Sandbox:
             for path in (scratch, scratch / file_name):
                 os.chown(path, *user)
         self._output_file = open(self._workdir / "output", "w+b")
+        self._printed = 0
 
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         config_read, config_write = os.pipe()
+        read_only = _read_only_paths()
         config = {
             "request_fd": request_read, "reply_fd": reply_write,
             "scratch": str(scratch), "root_dir": str(root_dir),
-            "read_only_paths": _read_only_paths(), "python_paths": _python_paths(),
+            "read_only_paths": read_only, "hidden_paths": _hidden_paths(read_only), "python_paths": _python_paths(),
             "grader_dir": str(CHILD_SCRIPT.parent), "use_namespaces": self.use_namespaces, "user": user,
             "module_name": self.module_name, "file_name": file_name,
             "limits": {"cpu_seconds": self.limits.cpu_seconds, "memory_mb": self.limits.memory_mb,
@@ -160,8 +198,17 @@ class Sandbox:
         with os.fdopen(config_write, "w") as f:
             json.dump(config, f)
         self._requests, self._replies = request_write, reply_read
-        self._send({"chunks": [{"label": c.label, "source": c.source} for c in self.submission.chunks]})
-        reply = self._receive(self.limits.load_seconds)
+        deadline = time.monotonic() + self.limits.load_seconds
+        # The first frame, written before any student code ran: what isolation held.
+        isolated = self._receive(deadline, None, "isolated")
+        if isolated.status == "ok":
+            self.protections = {_text(k): _text(v) for k, v in isolated.value.get("protections", {}).items()}
+            self.protections_off = [_text(v) for v in isolated.value.get("off", [])]
+            try:
+                request_id = self._send({"chunks": [{"label": c.label, "source": c.source} for c in self.submission.chunks]})
+            except OSError:
+                isolated = CallResult("crash", message="the process ended")
+        reply = self._receive(deadline, request_id, "ready") if isolated.status == "ok" else isolated
         if reply.status != "ok":
             what = {"timeout": f"did not finish loading within {self.limits.load_seconds:g} s "
                                "(an infinite loop or a long computation at the top level?)"}.get(
@@ -170,8 +217,10 @@ class Sandbox:
             self._kill()
             return self.load_report
         ready = reply.value
-        self.protections, self.protections_off = ready["protections"], ready["off"]
-        self.load_report = LoadReport(errors=ready["errors"], defined=ready["defined"])
+        errors = [{"label": _text(e.get("label", "")), "message": _text(e.get("message", ""))}
+                  for e in ready.get("errors", []) if isinstance(e, dict)]  # fmt: skip
+        defined = [_text(name) for name in ready.get("defined", [])]
+        self.load_report = LoadReport(errors=errors, defined=defined)
         return self.load_report
 
     def close(self) -> None:
@@ -204,6 +253,7 @@ class Sandbox:
         except (ProcessLookupError, PermissionError):
             pass
         process.wait()
+        self._wait_for_end_of_namespace()
         for fd in (self._requests, self._replies):
             try:
                 os.close(fd)
@@ -211,12 +261,28 @@ class Sandbox:
                 pass
         self._collect_output()
 
+    def _wait_for_end_of_namespace(self, seconds: float = 2.0) -> None:
+        """Wait (briefly) until no process holds the reply pipe: the namespace's processes are gone.
+
+        The process we waited for is only the one outside the PID namespace;
+        the kernel kills the ones inside as it dies, a moment later.
+        """
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                if select.select([self._replies], [], [], left)[0] and not os.read(self._replies, 1 << 20):
+                    return
+            except OSError:
+                return
+
     def _collect_output(self) -> None:
         self._output_file.flush()
         size = os.fstat(self._output_file.fileno()).st_size
         self._output_file.seek(0)
-        self.output += self._output_file.read(self.limits.output_kb * 1024)
-        self.output_bytes += size
+        room = max(0, self.limits.output_kb * 1024 - len(self.output))
+        self.output += self._output_file.read(room)
+        self.output_bytes += max(size, self._printed)
+        self.output_truncated |= max(size, self._printed) >= self.limits.output_kb * 1024
         self._output_file.close()
 
     # ----- calls --------------------------------------------------------------------
@@ -227,10 +293,10 @@ class Sandbox:
             if report.fatal:
                 return CallResult("error", message=report.fatal)
         try:
-            self._send({"function": function, "args": list(args), "kwargs": kwargs})
+            request_id = self._send({"function": function, "args": list(args), "kwargs": kwargs})
         except (BrokenPipeError, OSError):
             return self._died(f"calling {function}")
-        reply = self._receive(self.limits.call_seconds)
+        reply = self._receive(time.monotonic() + self.limits.call_seconds, request_id)
         if reply.status == "timeout":
             self._kill()
             return CallResult("timeout", message=f"{function} did not return within {self.limits.call_seconds:g} s "
@@ -240,14 +306,17 @@ class Sandbox:
         message = reply.value
         kind = message.get("kind")
         if kind == "result":
-            return CallResult("ok", message["value"])
+            return CallResult("ok", message.get("value"))
         if kind == "missing":
             return CallResult("error", message=f"the submission defines no function {function} "
                                                "(was it renamed, or did its cell fail?)")  # fmt: skip
+        detail = _text(message.get("message", ""))
         if kind == "unsendable":
-            return CallResult("error", message=f"{function} returned {message['message']}, which cannot be graded; "
+            return CallResult("error", message=f"{function} returned {detail}, which cannot be graded; "
                                                "return numbers, numpy arrays, lists or dicts")  # fmt: skip
-        return CallResult("error", message=f"{function} raised {message['message']}")
+        if kind == "error":
+            return CallResult("error", message=f"{function} raised {detail}")
+        return self._died(f"running {function}", "it sent a reply the grader does not understand")
 
     def _died(self, doing: str, detail: str = "") -> CallResult:
         code = None
@@ -267,18 +336,35 @@ class Sandbox:
             how = f"the process exited with status {code} (os._exit or sys.exit in a child process?)"
         return CallResult("crash", message=f"the submission's process stopped while {doing}: {how}")
 
-    def _send(self, message) -> None:
-        protocol.write_message(self._requests, message)
+    def _send(self, message: dict) -> str:
+        """Send ``message`` tagged with a fresh random id; returns the id its reply must echo."""
+        request_id = secrets.token_hex(16)
+        protocol.write_message(self._requests, {**message, "id": request_id})
+        return request_id
 
-    def _receive(self, timeout: float) -> CallResult:
-        """One reply frame within ``timeout`` seconds, as CallResult(ok, message) or a failure."""
-        deadline = time.monotonic() + timeout
+    def _receive(self, deadline: float, request_id: str | None, kind: str | None = None) -> CallResult:
+        """The reply to ``request_id`` before ``deadline``, as CallResult(ok, message dict) or a failure.
+
+        Frames with another id are dropped: a stale answer to an earlier call,
+        or one student code wrote to the pipe itself, is never taken for this one.
+        """
         try:
-            header = self._read(4, deadline)
-            (length,) = struct.unpack(">I", header)
-            if length > protocol.MAX_FRAME_BYTES:
-                return CallResult("crash", message=f"it sent {length} bytes, more than any result may have")
-            return CallResult("ok", protocol.decode(self._read(length, deadline)))
+            while True:
+                header = self._read(4, deadline)
+                (length,) = struct.unpack(">I", header)
+                if length > protocol.MAX_FRAME_BYTES:
+                    return CallResult("crash", message=f"it sent {length} bytes, more than any result may have")
+                message = protocol.decode(self._read(length, deadline))
+                if not isinstance(message, dict):
+                    return CallResult("crash", message="it sent a reply the grader does not understand")
+                if kind is not None and message.get("kind") != kind:
+                    if request_id is None:  # the first frame must be the report of isolation
+                        return CallResult("crash", message="it sent a reply the grader does not understand")
+                    continue
+                if message.get("id") == request_id:
+                    if type(message.get("printed")) is int:
+                        self._printed = max(self._printed, message["printed"])
+                    return CallResult("ok", message)
         except TimeoutError:
             return CallResult("timeout")
         except EOFError:

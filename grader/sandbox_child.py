@@ -9,13 +9,18 @@ reference, the tests or any other part of the grader. In order, it:
    namespace (no network), a private mount namespace whose root is a fresh
    tmpfs holding only the scratch directory and read-only system and Python
    directories (so the reference, the tests and the homework folders do not
-   exist), resource limits, then the unprivileged user; what held and what
-   did not is reported back;
+   exist), a private process namespace (see :func:`_enter_namespaces`),
+   resource limits, then the unprivileged user; what held and what did not is
+   reported back at once, in a frame written before any student code runs
+   (so student code cannot forge it);
 3. receives the submission's chunks (the module, or the notebook's code
    cells) and executes them one after another in one module namespace,
    recording each chunk's error and going on;
 4. answers calls: a function name with plain-data arguments in, a plain-data
-   result or an error out.
+   result or an error out. Every reply echoes its request's ``id`` (a random
+   nonce): student code can write frames to the reply pipe itself, but cannot
+   know the nonce of a later call, so the grader drops such frames instead of
+   taking them for that call's answer.
 """
 
 import ctypes
@@ -29,7 +34,7 @@ import sys
 import traceback
 import types
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
@@ -67,10 +72,25 @@ def _bind_read_only(source, target):
     _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | inherited)
 
 
-def _enter_namespaces(protections, as_root):
+def _enter_namespaces(config, protections, off, as_root):
+    """Private network, mount (and, for a non-root grader, user) namespaces, and a private PID namespace.
+
+    The PID namespace is what makes the sandbox's end final: this process
+    forks, the child becomes process 1 of the namespace and runs the student
+    code, and when it dies the kernel kills every process left in the
+    namespace, even one the student detached with fork + setsid. Without it
+    such a process would outlive the sandbox (and, as the shared user nobody,
+    could signal other sandboxes). This process only waits and passes the
+    child's end on to the grader, so the grader's kill of the process group
+    (or the grader's own death) ends everything.
+    """
     flags = CLONE_NEWNS | CLONE_NEWNET | (0 if as_root else CLONE_NEWUSER)
     uid, gid = os.getuid(), os.getgid()
-    _check(libc.unshare(flags), "unshare")
+    pid_namespace = libc.unshare(flags | CLONE_NEWPID) == 0
+    if not pid_namespace:
+        error = os.strerror(ctypes.get_errno())
+        _check(libc.unshare(flags), "unshare")
+        off.append(f"processes: a background process the submission starts may outlive it (no PID namespace: {error})")
     if not as_root:
         # Map our own user into the new user namespace; that is all an ordinary user may map.
         with open("/proc/self/setgroups", "w") as f:
@@ -80,6 +100,27 @@ def _enter_namespaces(protections, as_root):
         with open("/proc/self/gid_map", "w") as f:
             f.write(f"{gid} {gid} 1")
     protections["network"] = "off (private network namespace)"
+    if pid_namespace:
+        child = os.fork()
+        if child:
+            _pass_on_end_of(child, (config["request_fd"], config["reply_fd"]))
+        protections["processes"] = "private process namespace: none outlives the sandbox or sees the grader"
+
+
+def _pass_on_end_of(child, fds):
+    """Wait for ``child`` (process 1 of the namespace) and end the same way; never returns."""
+    for fd in fds:  # only the child talks to the grader: its death must close the pipes
+        os.close(fd)
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
 def _change_root(config, protections):
@@ -99,7 +140,7 @@ def _change_root(config, protections):
     scratch = new_root + "/scratch"
     os.makedirs(scratch)
     _mount(config["scratch"], scratch, None, MS_BIND | MS_REC)
-    os.makedirs(new_root + "/tmp", mode=0o1777)
+    os.makedirs(new_root + "/tmp", mode=0o1777, exist_ok=True)  # exists if Python itself lives under /tmp
     os.chmod(new_root + "/tmp", 0o1777)
     old_root = new_root + "/.old_root"
     os.makedirs(old_root)
@@ -108,6 +149,11 @@ def _change_root(config, protections):
     _check(libc.umount2(b"/.old_root", MNT_DETACH), "umount old root")
     os.rmdir("/.old_root")
     _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    for path in config.get("hidden_paths", []):
+        # An installed copy of the project (reference/ in site-packages) inside a read-only directory:
+        # cover it with an empty, unreadable file system.
+        if os.path.isdir(path):
+            _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=000")
     os.chdir("/scratch")
     protections["filesystem"] = "only the scratch directory and read-only system and Python directories are visible"
 
@@ -149,7 +195,7 @@ def isolate(config):
     namespaces = False
     if config["use_namespaces"] and SYS_PIVOT_ROOT is not None:
         try:
-            _enter_namespaces(protections, as_root)
+            _enter_namespaces(config, protections, off, as_root)
             namespaces = True
             _change_root(config, protections)
         except OSError as error:
@@ -166,9 +212,14 @@ def isolate(config):
         protections["user"] = f"unprivileged user (uid {uid})"
     elif namespaces and not as_root:
         _drop_capabilities()
+    # Again: a fork and a change of user both clear it, and without it this
+    # process would live on if the grader (or the waiting parent) died.
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     if "network" not in protections:
         off.append("network: still reachable (no network namespace could be made)")
+    if "processes" not in protections and not any(entry.startswith("processes") for entry in off):
+        off.append("processes: a background process the submission starts may outlive it (no PID namespace)")
     if "filesystem" not in protections:
         off.append("filesystem: the whole file system stays readable (no mount namespace could be made)")
     if "user" not in protections:
@@ -226,16 +277,23 @@ def main():
     protections, off = isolate(config)
     os.environ.clear()
     os.environ.update(config["environment"])
+    protocol.write_message(reply_fd, {"kind": "isolated", "protections": protections, "off": off})
 
     limit = int(config["limits"]["output_bytes"])
-    sys.stdout = sys.__stdout__ = BoundedOutput(1, limit)
-    sys.stderr = sys.__stderr__ = BoundedOutput(2, limit)
+    stdout, stderr = BoundedOutput(1, limit), BoundedOutput(2, limit)
+    sys.stdout = sys.__stdout__ = stdout
+    sys.stderr = sys.__stderr__ = stderr
+
+    def printed():
+        """Bytes the student code tried to print, kept or not (the grader sees only what was kept)."""
+        return stdout.written + stderr.written
     sys.stdin = sys.__stdin__ = io.StringIO()
 
     module = types.ModuleType(config["module_name"])
     module.__file__ = os.path.join(os.getcwd(), config["file_name"])
     sys.modules[config["module_name"]] = module
-    chunks = protocol.read_message(request_fd)["chunks"]
+    load_request = protocol.read_message(request_fd)
+    chunks = load_request["chunks"]
     labels = {chunk["label"] for chunk in chunks}
     load_errors = []
     for chunk in chunks:
@@ -245,8 +303,8 @@ def main():
         except BaseException as error:  # SystemExit and KeyboardInterrupt too: the chunk failed, go on
             load_errors.append({"label": chunk["label"], "message": describe(error, labels)})
     defined = sorted(name for name, value in vars(module).items() if callable(value) and not name.startswith("__"))
-    protocol.write_message(reply_fd, {"kind": "ready", "errors": load_errors, "defined": defined,
-                                      "protections": protections, "off": off})  # fmt: skip
+    protocol.write_message(reply_fd, {"id": load_request["id"], "kind": "ready", "errors": load_errors,
+                                      "defined": defined, "printed": printed()})  # fmt: skip
 
     while True:
         try:
@@ -264,10 +322,11 @@ def main():
                 reply = {"kind": "unsendable", "message": str(error)}
             except BaseException as error:
                 reply = {"kind": "error", "type": type(error).__name__, "message": describe(error, labels)}
+        reply["id"], reply["printed"] = request["id"], printed()
         try:
             protocol.write_message(reply_fd, reply)
         except protocol.NotPlainData as error:  # too large to send
-            protocol.write_message(reply_fd, {"kind": "unsendable", "message": str(error)})
+            protocol.write_message(reply_fd, {"id": request["id"], "kind": "unsendable", "message": str(error)})
 
 
 if __name__ == "__main__":

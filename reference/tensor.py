@@ -13,6 +13,14 @@ times receives the sum of the gradients of all its uses (the lecture's
 :meth:`Tensor.backward` seeds the output with 1 and visits the graph in
 reverse topological order.
 
+As in PyTorch, only *leaves* (tensors you created with ``requires_grad=True``,
+such as a layer's weights) keep their ``.grad`` after ``backward()``. An
+intermediate node's gradient is needed only until the node has passed it on
+to its parents; then it is released, so a backward pass holds the gradients
+of a few nodes at a time instead of one per node of the graph. Call
+:meth:`Tensor.retain_grad` on an intermediate node before ``backward()`` to
+read its gradient afterwards (∂L/∂s3 in the CS 4248 worked example).
+
 Broadcasting follows numpy. An operand that was broadcast receives its
 gradient summed back to its own shape (:func:`unbroadcast`), so that every
 gradient has the shape of the thing it is the gradient of.
@@ -71,6 +79,7 @@ class Tensor:
         data: the value, a float64 numpy array.
         grad: ∂(output)/∂(this tensor) after :meth:`backward`, an array of the
             same shape as ``data``, or None before any gradient reached it.
+            Kept only by leaves and by nodes that called :meth:`retain_grad`.
         requires_grad: whether gradients flow to this tensor.
     """
 
@@ -83,6 +92,7 @@ class Tensor:
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Callable[[np.ndarray], None] | None = None
         self._op = ""
+        self._retains_grad = False
 
     @classmethod
     def _result(
@@ -91,7 +101,11 @@ class Tensor:
         """The output of an operation: no copy of ``data``; a graph node if any parent needs gradients.
 
         ``backward(upstream)`` is the operation's chain rule: given ∂L/∂(output),
-        it adds each parent's share into that parent's ``.grad``. It refers to
+        it adds each parent's share into that parent's ``.grad``. ``upstream``
+        belongs to that one call (:meth:`backward` has already released the
+        output's ``.grad``, or hands over a copy of a retained one), so the
+        closure may give it, or a view of it, to *one* parent as
+        ``_accumulate(..., fresh=True)``. It refers to
         the parents, never to the output, so no node is in a reference cycle
         and a graph is freed as soon as its output is dropped. A result that
         needs no gradient keeps neither parents nor ``backward``: no graph.
@@ -103,17 +117,20 @@ class Tensor:
         out._parents = parents if out.requires_grad else ()
         out._backward = backward if out.requires_grad else None
         out._op = op
+        out._retains_grad = False
         return out
 
     def _accumulate(self, grad: np.ndarray, fresh: bool = False) -> None:
         """Add one use's contribution to ``.grad``.
 
         ``.grad`` never aliases an array that the caller or another node holds.
-        ``fresh=True`` says ``grad`` was computed just now for this call and is
-        referenced nowhere else (``out.grad * b``), so it can become ``.grad``
-        without a copy; anything else (``out.grad`` itself, a view of it, a
-        caller's array) is copied. Later contributions are added out of place,
-        so a ``.grad`` someone kept from an earlier pass never changes.
+        ``fresh=True`` says ``grad`` is referenced nowhere else: computed just
+        now for this call (``upstream * b``), or the ``upstream`` a backward
+        closure was handed (or a view of it), given to this parent only. Then
+        it becomes ``.grad`` without a copy; anything else (a caller's array,
+        an ``upstream`` that a second parent also receives) is copied. Later
+        contributions are added out of place, so a ``.grad`` someone kept from
+        an earlier pass never changes.
         """
         grad = unbroadcast(np.asarray(grad, dtype=np.float64), self.data.shape)
         if self.grad is not None:
@@ -140,6 +157,22 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         return self.data.copy()
 
+    @property
+    def is_leaf(self) -> bool:
+        """True for a tensor that no operation (recorded in a graph) produced: its ``.grad`` is kept."""
+        return not self._parents
+
+    def retain_grad(self) -> None:
+        """Keep this intermediate node's gradient, e.g. ∂L/∂s3 in the CS 4248 example.
+
+        By default :meth:`backward` releases an intermediate node's ``.grad``
+        once the node has passed it on to its parents. Call this before
+        ``backward()`` to read ``.grad`` afterwards: it then holds the gradient
+        of the latest backward pass (intermediate nodes start each pass from
+        zero; only leaves accumulate). Leaves keep their gradient anyway.
+        """
+        self._retains_grad = True
+
     def detach(self) -> "Tensor":
         """The same value, cut from the graph."""
         return Tensor(self.data)
@@ -156,9 +189,10 @@ class Tensor:
         other = as_tensor(other)
 
         def _backward(upstream):  # ∂(a+b)/∂a = ∂(a+b)/∂b = 1: + distributes the upstream gradient
-            for operand in (self, other):
-                if operand.requires_grad:
-                    operand._accumulate(upstream)
+            if self.requires_grad:
+                self._accumulate(upstream, fresh=True)  # upstream is this call's own: a may keep it
+            if other.requires_grad:
+                other._accumulate(upstream)  # a copy, since a may hold upstream itself
 
         return Tensor._result(self.data + other.data, (self, other), "+", _backward)
 
@@ -196,7 +230,7 @@ class Tensor:
 
         def _backward(upstream):  # ∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1
             if self.requires_grad:
-                self._accumulate(upstream)
+                self._accumulate(upstream, fresh=True)  # upstream is this call's own
             if other.requires_grad:
                 other._accumulate(-upstream, fresh=True)
 
@@ -269,8 +303,8 @@ class Tensor:
     def reshape(self, *shape) -> "Tensor":
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
-        def _backward(upstream):
-            self._accumulate(upstream.reshape(self.data.shape))
+        def _backward(upstream):  # the same numbers in the input's shape; upstream is this call's own
+            self._accumulate(upstream.reshape(self.data.shape), fresh=True)
 
         return Tensor._result(self.data.reshape(shape), (self,), "reshape", _backward)
 
@@ -278,8 +312,8 @@ class Tensor:
     def T(self) -> "Tensor":
         """The transpose (all axes reversed, as numpy's ``.T``)."""
 
-        def _backward(upstream):
-            self._accumulate(upstream.T)
+        def _backward(upstream):  # (Xᵀ)ᵀ = X; upstream is this call's own, so its transposed view needs no copy
+            self._accumulate(upstream.T, fresh=True)
 
         return Tensor._result(self.data.T, (self,), "T", _backward)
 
@@ -354,7 +388,10 @@ class Tensor:
         upstream gradient, for a non-scalar output), then each node, in
         reverse topological order, passes its gradient on to its parents.
         Leaves accumulate: a second ``backward`` adds to their ``.grad``
-        until it is zeroed. Intermediate nodes are recomputed every time.
+        until it is zeroed. An intermediate node's ``.grad`` is released as
+        soon as the node has passed it on (no one reads it, and it would
+        double the memory of the pass) unless :meth:`retain_grad` asked to
+        keep it; a retained one holds this pass's gradient only.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -376,7 +413,12 @@ class Tensor:
         for node in order:
             if node._parents:
                 node.grad = None
-        self._accumulate(gradient)
+        self._accumulate(gradient)  # a copy: the caller keeps its own array
         for node in reversed(order):
-            if node._backward is not None and node.grad is not None:
-                node._backward(node.grad)
+            if node._backward is None or node.grad is None:
+                continue
+            if node._retains_grad:
+                upstream = node.grad.copy()  # the node keeps its array; its parents may take this one
+            else:
+                upstream, node.grad = node.grad, None  # released: from here on only the parents hold it
+            node._backward(upstream)

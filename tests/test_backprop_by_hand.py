@@ -115,6 +115,8 @@ def tensor_network(weights: dict[str, float]):
     nodes["s4"] = w["w7"] * nodes["h1"] + w["w8"] * nodes["h2"] + w["b4"]
     nodes["o2"] = nodes["s4"].sigmoid()
     nodes["L"] = 0.5 * ((nodes["o1"] - TARGET[0]) ** 2 + (nodes["o2"] - TARGET[1]) ** 2)
+    for node in nodes.values():
+        node.retain_grad()  # the slides print ∂L/∂s3 and ∂L/∂s4: keep the intermediate gradients
     nodes["L"].backward()
     return nodes, w
 

@@ -166,6 +166,7 @@ def test_leaf_gradients_accumulate_across_backward_calls():
 def test_second_backward_through_same_graph_does_not_double_count_intermediates():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     y = x * 2.0
+    y.retain_grad()
     loss = (y * y).sum()
     loss.backward()
     loss.backward()
@@ -330,8 +331,102 @@ def test_cse587_example_intermediate_gradients():
     x, y, z = (Tensor(v, requires_grad=True) for v in (1.0, 2.0, 0.0))
     a = x + y
     b = F.maximum(y, z)
+    a.retain_grad()
+    b.retain_grad()
     (a * b).backward()
     assert (a.grad, b.grad) == (2.0, 3.0)  # ∂f/∂a = b, ∂f/∂b = a: * switches
+
+
+# ----- which gradients backward() keeps: leaves, and intermediates that retain_grad() -----
+
+
+def test_intermediate_grad_is_released_after_backward_by_default():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 3.0
+    z = y.exp()
+    loss = z.sum()
+    loss.backward()
+    assert (y.grad, z.grad, loss.grad) == (None, None, None)
+    np.testing.assert_allclose(x.grad, 3.0 * np.exp(3.0 * x.data), rtol=tolerances.FORWARD_RTOL)
+
+
+def test_retain_grad_keeps_an_intermediate_gradient():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 3.0
+    y.retain_grad()
+    z = y * y
+    z.sum().backward()
+    np.testing.assert_allclose(y.grad, 2 * y.data, rtol=tolerances.FORWARD_RTOL)
+    assert z.grad is None  # only the node that asked keeps its gradient
+
+
+def test_retain_grad_on_the_output_keeps_the_seed():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (x * x).sum()
+    loss.retain_grad()
+    loss.backward()
+    assert loss.grad == 1.0
+
+
+def test_leaf_is_leaf_and_intermediate_is_not():
+    x = Tensor(np.ones(2), requires_grad=True)
+    assert x.is_leaf and not (x * 2.0).is_leaf
+
+
+def test_leaves_still_accumulate_while_intermediates_are_released():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 2.0
+    loss = (y * y).sum()  # d/dx 4x² = 8x
+    loss.backward()
+    loss.backward()
+    assert y.grad is None
+    np.testing.assert_allclose(x.grad, 2 * (8 * x.data), rtol=tolerances.FORWARD_RTOL)
+
+
+def test_diamond_graph_with_released_intermediates_sums_both_branches():
+    # x feeds two branches that meet again; both branch nodes pass through + and reshape,
+    # the ops that hand the upstream gradient on without a copy.
+    x = Tensor(np.array([[0.5, -1.0], [2.0, 3.0]]), requires_grad=True)
+    left = (x + 1.0).reshape(4)
+    right = (x * x).T.reshape(4)
+    (left * right).sum().backward()  # ∂/∂x_ij of Σ (x_ij + 1) x_ji²
+    X = x.data
+    expected = X.T**2 + 2 * X * (X.T + 1.0)
+    np.testing.assert_allclose(x.grad, expected, rtol=tolerances.FORWARD_RTOL)
+    assert left.grad is None and right.grad is None
+
+
+def test_leaf_grad_does_not_alias_a_retained_intermediate_grad():
+    x = Tensor(np.zeros((2, 3)), requires_grad=True)
+    y = x.T  # a pass-through: without the copy x.grad would be a view of y.grad
+    y.retain_grad()
+    (y * 1.0).sum().backward()
+    y.grad[0, 0] = 100.0
+    np.testing.assert_array_equal(x.grad, np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("op", ["+", "-", "reshape", "T"])
+def test_leaf_grad_through_pass_through_op_does_not_alias_the_gradient_argument(op):
+    x = Tensor(np.zeros((2, 2)), requires_grad=True)
+    out = {"+": lambda: x + 0.0, "-": lambda: x - 0.0, "reshape": lambda: x.reshape(2, 2), "T": lambda: x.T}[op]()
+    upstream = np.array([[1.0, 2.0], [3.0, 4.0]])
+    out.backward(upstream)
+    upstream[0, 0] = 100.0
+    assert x.grad[0, 0] != 100.0 and x.grad[1, 1] == 4.0
+
+
+def test_operands_of_one_add_get_separate_grad_arrays_through_a_chain():
+    a = Tensor(np.zeros(3), requires_grad=True)
+    b = Tensor(np.zeros(3), requires_grad=True)
+    ((a + b) * 2.0).sum().backward()  # the + node's upstream is its own: a may keep it, b must not share it
+    a.grad[0] = 100.0
+    np.testing.assert_array_equal(b.grad, [2.0, 2.0, 2.0])
+
+
+def test_same_tensor_on_both_sides_of_add_gets_twice_the_upstream():
+    x = Tensor(np.ones(3), requires_grad=True)
+    ((x + x) * 3.0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0, 6.0])
 
 
 def test_tensor_stores_float64():

@@ -13,7 +13,7 @@ def _score_rows(worked_example, credit, rows, function):
     matched = [worked_example.row(name, value, printed) for name, value, printed in rows]
     credit.award(sum(matched) / len(matched))
     wrong = [name for (name, _, _), ok in zip(rows, matched) if not ok]
-    assert not wrong, f"{function}: {', '.join(wrong)} differ from the lecture's worked example (see the table)"
+    assert not wrong, f"{function}: {', '.join(wrong)} do not match the lecture's worked example (see the table)"
 
 
 @pytest.mark.grade(points=1, functions=["forward_pass"])

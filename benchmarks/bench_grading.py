@@ -1,0 +1,80 @@
+"""How long grading one submission takes, next to the fixed costs it cannot avoid.
+
+    python benchmarks/bench_grading.py [--repeat N]
+
+Prints, each the median of N runs (in seconds):
+
+- a bare ``python -c pass`` and ``python -c "import numpy"``: the floor;
+- ``grader grade`` of the hw1 solution module end to end, process start
+  included (the target: under 1 s on one core, dominated by Python starts
+  and imports, not by the grader's code);
+- the same for the solution notebook;
+- ``grade()`` called in a running process (what a batch worker pays per
+  submission), and the sandbox's share of it: starting the child process and
+  loading the submission.
+
+A figure, never an assertion: machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HW = "hw1_backprop"
+
+
+def median_seconds(action, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def command(*args: str):
+    return lambda: subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    repeat = parser.parse_args().repeat
+
+    from grader import manifest as manifests
+    from grader.grading import grade
+    from grader.handout import build
+    from grader.sandbox import Sandbox
+    from grader.submission import read_submission
+
+    manifest = manifests.load(HW)
+    with tempfile.TemporaryDirectory() as folder:
+        written = build(manifest, Path(folder))
+        module, notebook = written["solution_module"], written["solution_notebook"]
+        grade_command = [sys.executable, "-m", "grader.cli", "grade", "--assignment", HW]
+
+        def sandbox_load():
+            with Sandbox(read_submission(module), manifest.limits, module_name=HW):
+                pass
+
+        rows = [
+            ("python -c pass", median_seconds(command(sys.executable, "-c", "pass"), repeat)),
+            ("python -c 'import numpy'", median_seconds(command(sys.executable, "-c", "import numpy"), repeat)),
+            ("grader grade <solution .py>", median_seconds(command(*grade_command, str(module)), repeat)),
+            ("grader grade <solution .ipynb>", median_seconds(command(*grade_command, str(notebook)), repeat)),
+            ("grade() in a running process", median_seconds(lambda: grade(module, HW), repeat)),
+            ("  of which: sandbox start + load", median_seconds(sandbox_load, repeat)),
+        ]
+    print(f"grading {HW}, median of {repeat} runs")
+    for label, seconds in rows:
+        print(f"  {label:34} {seconds * 1000:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""`grader build`: the handouts and the students' own visible checker, as a student receives them."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HW = "hw1_backprop"
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "build", HW, "--dist", str(dist)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return dist / HW
+
+
+def run_checker(folder: Path, *args: str) -> str:
+    run = subprocess.run([sys.executable, f"check_{HW}.py", *args], cwd=folder, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_the_student_folder_holds_only_the_handout_and_the_checker(dist):
+    assert sorted(p.name for p in (dist / "student").iterdir()) == [f"check_{HW}.py", f"{HW}.ipynb", f"{HW}.py"]
+
+
+def test_nothing_of_the_hidden_tests_reaches_the_student_folder(dist):
+    text = "".join(p.read_text(encoding="utf-8") for p in (dist / "student").iterdir())
+    for hidden_test_word in ("random_networks", "on_random", "elementwise_on_a_matrix", "1000 + seed"):
+        assert hidden_test_word not in text
+
+
+def test_the_checker_finds_the_module_beside_it_and_gives_the_solution_every_visible_point(dist, tmp_path):
+    for name in (f"{HW}.py", f"check_{HW}.py"):
+        source = dist / ("solution" if name == f"{HW}.py" else "student") / name
+        (tmp_path / name).write_text(source.read_text())
+    output = run_checker(tmp_path)
+    assert "visible tests: 8.50 / 8.50 points" in output
+    assert output.count("passed") == 9
+
+
+def test_the_checker_reports_the_blank_handout_as_not_implemented(dist):
+    output = run_checker(dist / "student")
+    assert "visible tests: 0.00 / 8.50 points" in output
+    assert "not implemented yet" in output
+
+
+def test_the_checker_checks_a_file_given_on_the_command_line(dist):
+    output = run_checker(dist / "student", str(dist / "solution" / f"{HW}.py"))
+    assert "visible tests: 8.50 / 8.50 points" in output
+
+
+def test_the_checker_reads_a_notebook(dist):
+    output = run_checker(dist / "student", str(dist / "solution" / f"{HW}.ipynb"))
+    assert "visible tests: 8.50 / 8.50 points" in output
+
+
+def test_the_checker_says_visible_tests_never_all_tests(dist):
+    output = run_checker(dist / "student")
+    assert "hidden tests" in output and "all tests" not in output
+
+
+def test_the_checker_needs_only_numpy(dist):
+    source = (dist / "student" / f"check_{HW}.py").read_text()
+    imports = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
+    assert imports <= {"base64", "json", "os", "signal", "sys", "traceback", "types", "numpy"}
+
+
+def test_the_checker_agrees_with_grader_check_on_a_wrong_submission(dist, tmp_path):
+    from grader.grading import grade
+
+    wrong = tmp_path / f"{HW}.py"
+    wrong.write_text((dist / "solution" / f"{HW}.py").read_text().replace('"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}'))
+    output = run_checker(dist / "student", str(wrong))
+    result = grade(wrong, HW, visibilities=("visible",))
+    assert f"visible tests: {result.score:.2f} / {result.max_score:.2f} points" in output
+    assert "layer_gradients['W']: expected shape (2, 3), got shape (3, 2)" in output
+
+
+def test_the_notebook_runs_the_checker_in_its_last_cell(dist):
+    notebook = json.loads((dist / "student" / f"{HW}.ipynb").read_text())
+    assert f"check_{HW}.py" in "".join(notebook["cells"][-1]["source"])

@@ -1,0 +1,230 @@
+"""Grading one submission end to end, on hw1: the proof that the tests grade what they should."""
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from grader import manifest as manifests
+from grader.grading import grade
+from grader.handout import build_module
+
+HW = "hw1_backprop"
+SAMPLES = Path(__file__).resolve().parent.parent / "assignments" / HW / "samples"
+QUICK = replace(manifests.load(HW).limits, call_seconds=2, load_seconds=10)
+
+
+@pytest.fixture(scope="module")
+def solution(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("solution") / f"{HW}.py"
+    path.write_text(build_module(manifests.load(HW), solution=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def blank(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("blank") / f"{HW}.py"
+    path.write_text(build_module(manifests.load(HW), solution=False), encoding="utf-8")
+    return path
+
+
+def variant(tmp_path: Path, source: Path, old: str, new: str, name: str = "submission.py") -> Path:
+    text = source.read_text(encoding="utf-8")
+    assert old in text, f"the solution no longer contains {old!r}"
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def scores_by_function(result) -> dict[str, float]:
+    return {name: score for name, (score, _) in result.function_scores().items()}
+
+
+def test_the_reference_solution_scores_full_marks(solution):
+    result = grade(solution, HW)
+    assert (result.score, result.max_score) == (20, 20)
+    assert all(t.status == "passed" for t in result.tests) and result.errors == []
+
+
+def test_the_blank_handout_scores_zero_and_every_test_says_not_implemented(blank):
+    result = grade(blank, HW)
+    assert result.score == 0 and result.max_score == 20
+    assert {t.status for t in result.tests} == {"failed"}
+    assert all("is not implemented yet" in t.message for t in result.tests)
+    assert result.errors == []  # in particular, no grader error
+
+
+def test_the_solution_notebook_scores_what_the_solution_module_scores(tmp_path, solution):
+    from grader.handout import build
+
+    written = build(manifests.load(HW), tmp_path)
+    from_notebook = grade(written["solution_notebook"], HW)
+    from_module = grade(solution, HW)
+    assert [(t.name, t.score) for t in from_notebook.tests] == [(t.name, t.score) for t in from_module.tests]
+    assert from_notebook.score == 20
+
+
+def test_one_wrong_gradient_loses_exactly_that_functions_points(tmp_path, solution):
+    wrong = variant(tmp_path, solution, '"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}')
+    result = grade(wrong, HW)
+    by_function = scores_by_function(result)
+    assert by_function["layer_gradients"] == 0
+    assert result.score == 20 - 2
+    assert all(t.status == "passed" for t in result.tests if t.functions[0] != "layer_gradients")
+
+
+def test_a_failure_message_names_the_function_and_shows_the_shapes(tmp_path, solution):
+    wrong = variant(tmp_path, solution, '"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}')
+    visible = [t for t in grade(wrong, HW).tests if t.visibility == "visible" and t.status == "failed"]
+    assert len(visible) == 1
+    assert re.search(r"layer_gradients\['W'\]: expected shape \(2, 3\), got shape \(3, 2\) \(transposed\?", visible[0].message)
+
+
+def test_hidden_failures_do_not_reveal_expected_values(tmp_path, solution):
+    wrong = variant(tmp_path, solution, "return 0.5 * ((o[0]", "return 0.25 * ((o[0]")
+    hidden = [t for t in grade(wrong, HW).tests if t.visibility == "hidden" and t.status == "failed"]
+    assert hidden and all("expected" not in t.message and "got" in t.message for t in hidden)
+
+
+def test_the_worked_example_records_every_intermediate_beside_the_lecture(tmp_path, solution):
+    wrong = variant(tmp_path, solution, "ds3 = (o1 - t[0]) * o1 * (1 - o1)", "ds3 = (o1 - t[0]) * o1")
+    result = grade(wrong, HW)
+    test = next(t for t in result.tests if t.name == "worked_example::backward_pass_reproduces_the_lecture")
+    assert [row["name"] for row in test.details] == ["∂L/∂s3", "∂L/∂s4", "∂L/∂w5", "∂L/∂w7", "∂L/∂w1"]
+    assert [row["matches"] for row in test.details] == [False, True, False, True, False]
+    assert test.details[0]["lecture"] == "-0.1391"
+    assert test.score == pytest.approx(2 * 2 / 5)  # partial credit for the two right rows
+
+
+def test_hard_coding_the_lecture_numbers_passes_the_worked_example_but_not_the_hidden_cases(tmp_path, solution):
+    hard_coded = variant(tmp_path, solution, "    w = weights\n    i1, i2 = i\n    s1 =",
+                         '    return {"s1": 0.005, "h1": 0.5013, "s2": 0.09, "h2": 0.5225, "s3": -0.2670, '
+                         '"o1": 0.4336, "s4": -0.2794, "o2": 0.4306}\n    w = weights\n    i1, i2 = i\n    s1 =')  # fmt: skip
+    result = grade(hard_coded, HW)
+    forward = [t for t in result.tests if t.functions[0] == "forward_pass"]
+    assert [t.status for t in forward if t.visibility == "visible"] == ["passed"]
+    assert {t.status for t in forward if t.visibility == "hidden"} == {"failed"}
+
+
+def test_check_runs_the_visible_tests_only_and_says_so(solution):
+    result = grade(solution, HW, visibilities=("visible",))
+    assert result.label == "visible tests"
+    assert {t.visibility for t in result.tests} == {"visible"}
+    assert result.max_score < 20
+
+
+@pytest.mark.parametrize(
+    "old, new, what",
+    [
+        ("def forward_pass(", "def forward_pass(:", "SyntaxError"),
+        ("import numpy as np\n", "import numpy as np\nimport os\nos._exit(0)\n", "stopped while loading"),
+        ("import numpy as np\n", "import numpy as np\nwhile True:\n    pass\n", "did not finish loading"),
+    ],
+    ids=["syntax error", "os._exit at load", "infinite loop at load"],
+)
+def test_a_submission_that_cannot_load_gets_zero_and_says_why(tmp_path, solution, old, new, what):
+    result = grade(variant(tmp_path, solution, old, new), HW, limits=QUICK)
+    assert result.score == 0 and len(result.tests) == 42
+    assert any(what in message for message in result.errors)
+    assert {t.status for t in result.tests} == {"error"}
+
+
+def test_sys_exit_at_the_end_of_the_module_is_reported_and_the_functions_still_count(tmp_path, solution):
+    path = tmp_path / "exits.py"
+    path.write_text(solution.read_text() + "\nimport sys\nsys.exit()\n")
+    result = grade(path, HW, limits=QUICK)
+    assert result.score == 20
+    assert any("SystemExit" in message for message in result.errors)
+
+
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ("    while True:\n        pass\n", "timeout", "did not return within 2 s"),
+        ("    import os\n    os._exit(0)\n", "error", "process stopped while running layer_delta"),
+        ("    return np.ones(10 * 2**30 // 8)\n", "error", "MemoryError"),
+        ("    import sys\n    sys.exit(1)\n", "error", "SystemExit"),
+    ],
+    ids=["infinite loop", "os._exit", "10 GB allocation", "sys.exit"],
+)
+def test_a_hostile_function_costs_only_its_own_points(tmp_path, solution, body, status, words):
+    wrong = variant(tmp_path, solution, "    return u * sigmoid(z) * (1.0 - sigmoid(z))\n", body)
+    result = grade(wrong, HW, limits=QUICK)
+    assert result.score == 20 - 2
+    layer_delta = [t for t in result.tests if t.functions[0] == "layer_delta"]
+    assert {t.status for t in layer_delta} == {status}
+    assert words in layer_delta[0].message
+
+
+def test_a_hundred_megabytes_of_printing_is_cut_and_reported(tmp_path, solution):
+    flood = variant(tmp_path, solution, "def forward_pass(", 'for _ in range(1_000_000):\n    print("x" * 100)\n\n\ndef forward_pass(')
+    result = grade(flood, HW, limits=QUICK)
+    assert result.score == 20
+    assert any("printed more than" in message for message in result.errors)
+
+
+def test_a_wrong_type_of_result_is_an_error_that_says_what_came_back(tmp_path, solution):
+    wrong = variant(tmp_path, solution, '    return {"b": np.array(delta, dtype=np.float64), "W": np.outer(delta, x)}',
+                    "    np.outer(delta, x)")  # fmt: skip
+    tests = [t for t in grade(wrong, HW).tests if t.functions[0] == "layer_gradients"]
+    assert {t.status for t in tests} == {"error"}
+    assert "expected a dict with keys ['W', 'b'], got None (a missing return statement?)" in tests[0].message
+
+
+def test_an_always_equal_object_earns_nothing(tmp_path, solution):
+    cheat = variant(tmp_path, solution, "def squared_error_loss(", "class Sly(float):\n    def __eq__(self, other):\n"
+                    "        return True\n\n\ndef squared_error_loss(")  # fmt: skip
+    cheat = variant(tmp_path, cheat, "    return 0.5 * ((o[0]", "    return Sly(7.0) or 0.5 * ((o[0]", name="cheat.py")
+    result = grade(cheat, HW)
+    assert scores_by_function(result)["squared_error_loss"] == 0
+
+
+def test_a_notebook_failure_names_the_cell_and_later_cells_still_count():
+    result = grade(SAMPLES / "notebook_with_errors.ipynb", HW)
+    assert any(re.match(r"cell \d+: NameError: name 'undefined_helper'", message) for message in result.errors)
+    assert any("%matplotlib inline" in message for message in result.errors)
+    by_function = scores_by_function(result)
+    assert by_function["forward_pass"] == 3  # defined before the crash in its cell
+    assert by_function["squared_error_loss"] == 0  # the sample's deliberate mistake
+    assert result.score == 19
+
+
+def test_an_unreadable_submission_still_gets_a_complete_result(tmp_path):
+    broken = tmp_path / "hw1_backprop.ipynb"
+    broken.write_text("{ this is not json")
+    result = grade(broken, HW)
+    assert result.score == 0 and len(result.tests) == 42
+    assert "not a Jupyter notebook" in result.errors[0]
+
+
+def test_the_command_writes_complete_json_and_exits_0_whatever_the_score(tmp_path, blank):
+    out = tmp_path / "result.json"
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(blank), "--assignment", HW, "--json", str(out)],
+                         capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    data = json.loads(out.read_text())
+    assert set(data) >= {"assignment", "submission", "score", "max_score", "tests", "errors"}
+    assert set(data["tests"][0]) >= {"name", "score", "max_score", "status", "visibility", "functions", "message"}
+    assert data["score"] == 0 and data["max_score"] == 20
+
+
+def test_the_command_rejects_an_unknown_homework_in_one_line(tmp_path, blank):
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(blank), "--assignment", "hw9_nothing"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 2
+    assert "no homework named 'hw9_nothing'" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_every_sample_scores_what_its_description_says():
+    expected = {"correct.py": 20, "partly_wrong.py": None, "broken_syntax.py": 0, "notebook_with_errors.ipynb": 19,
+                "malicious.py": 11}
+    for name, score in expected.items():
+        result = grade(SAMPLES / name, HW, limits=QUICK)
+        if score is None:
+            assert 0 < result.score < 20, name
+        else:
+            assert result.score == score, name
