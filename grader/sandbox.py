@@ -327,6 +327,8 @@ class Sandbox:
                 pass
         self._kill()
         how = detail or "the process ended"
+        if code == 128 + signal.SIGXCPU:  # sandbox_child.CPU_EXHAUSTED
+            code = -signal.SIGXCPU
         if code is not None and code < 0:
             signal_name = signal.Signals(-code).name
             how = {"SIGXCPU": f"it used more than {self.limits.cpu_seconds} s of CPU time",

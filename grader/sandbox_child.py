@@ -38,6 +38,7 @@ CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000,
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
+CPU_EXHAUSTED = 128 + signal.SIGXCPU  # the exit status that says "out of CPU time" (as a shell reports SIGXCPU)
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(os.uname().machine)
@@ -176,7 +177,8 @@ def _set_limits(limits, protections, switching_user):
         resource.setrlimit(which, (value, value))
 
     limit(resource.RLIMIT_CORE, 0)
-    limit(resource.RLIMIT_CPU, int(limits["cpu_seconds"]))
+    # SIGXCPU at the soft limit says "CPU time"; the hard limit's SIGKILL would look like running out of memory.
+    resource.setrlimit(resource.RLIMIT_CPU, (int(limits["cpu_seconds"]), int(limits["cpu_seconds"]) + 2))
     limit(resource.RLIMIT_FSIZE, int(limits["file_bytes"]))
     limit(resource.RLIMIT_AS, int(limits["memory_mb"]) * 2**20)
     protections["limits"] = (f"CPU {limits['cpu_seconds']} s, memory {limits['memory_mb']} MiB, "
@@ -275,6 +277,8 @@ def main():
     sys.path.remove(config["grader_dir"])
     request_fd, reply_fd = config["request_fd"], config["reply_fd"]
     protections, off = isolate(config)
+    # Process 1 of a PID namespace ignores signals it has no handler for, SIGXCPU included.
+    signal.signal(signal.SIGXCPU, lambda *_: os._exit(CPU_EXHAUSTED))
     os.environ.clear()
     os.environ.update(config["environment"])
     protocol.write_message(reply_fd, {"kind": "isolated", "protections": protections, "off": off})

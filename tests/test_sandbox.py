@@ -588,3 +588,14 @@ def test_without_namespaces_replies_still_cannot_be_forged_and_what_is_off_is_sa
         assert box.call("answer").value == "real answer"
     finally:
         box.close()
+
+
+def test_running_out_of_cpu_time_is_reported_as_cpu_time(tmp_path):
+    limits = Limits(call_seconds=20, load_seconds=5, cpu_seconds=1, memory_mb=1024, output_kb=16, processes=32)
+    box = open_sandbox(tmp_path, "def burn():\n    while True:\n        pass\n", limits)
+    try:
+        result = box.call("burn")
+        assert result.status == "crash"
+        assert "more than 1 s of CPU time" in result.message
+    finally:
+        box.close()
