@@ -58,17 +58,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _build(args) -> int:
     from . import manifest as manifests
+    from . import samples
     from .checker import record_visible_cases, write_checker
     from .handout import build
 
     manifest = manifests.load(args.assignment)
     written = build(manifest, args.dist)
+    sample_files = samples.write(manifest, Path(args.dist) / manifest.id / "samples")
     with tempfile.TemporaryDirectory(prefix="nn-grader-build-") as workdir:
         cases = record_visible_cases(manifest, Path(workdir))
     written["student_checker"] = write_checker(manifest, written["student_module"].parent, cases)
     print(f"built {manifest.id}: {manifest.title}")
     for key, path in written.items():
         print(f"  {key.replace('_', ' '):18} {path}")
+    if sample_files:
+        print(f"  {'samples':18} {len(sample_files)} in {next(iter(sample_files.values())).parent}")
     return 0
 
 
