@@ -18,9 +18,10 @@ never a silently different sample.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from .errors import UserError
 from .handout import build_module, build_notebook, write_atomic

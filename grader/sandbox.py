@@ -33,9 +33,9 @@ import os
 import pwd
 import secrets
 import select
-import site
 import shutil
 import signal
+import site
 import struct
 import subprocess
 import sys
@@ -44,13 +44,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import protocol
 from .manifest import Limits
 from .paths import PROJECT_ROOT
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .submission import Submission

@@ -13,7 +13,18 @@ A small reverse-mode autodiff library over numpy, PyTorch-like and float64:
 - :mod:`reference.train`: the training loop, early stopping, restarts, ensembles, LR sweep.
 """
 
-from . import backprop, datasets, functional, gradcheck, init, nn, optim, schedules, tolerances, train
+from . import (
+    backprop,
+    datasets,
+    functional,
+    gradcheck,
+    init,
+    nn,
+    optim,
+    schedules,
+    tolerances,
+    train,
+)
 from .tensor import Tensor, no_grad
 
 __all__ = ["Tensor", "no_grad", "backprop", "datasets", "functional", "gradcheck", "init", "nn", "optim", "schedules", "tolerances", "train"]

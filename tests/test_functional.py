@@ -6,11 +6,10 @@ import warnings
 
 import numpy as np
 import pytest
-
 from gradient_asserts import assert_gradients_pass
-from reference import Tensor
+
+from reference import Tensor, tolerances
 from reference import functional as F
-from reference import tolerances
 from reference.gradcheck import check_gradients
 
 RTOL, ATOL = tolerances.FORWARD_RTOL, tolerances.FORWARD_ATOL

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference import Tensor
-from reference import tolerances
+from reference import Tensor, tolerances
 from reference.gradcheck import check_gradients, numeric_gradient, relative_error
 
 # Centred differences with h = 1e-6 on these well-scaled functions are good to about 1e-9.

@@ -16,8 +16,7 @@ import math
 import numpy as np
 import pytest
 
-from reference import Tensor, tolerances
-from reference import optim
+from reference import Tensor, optim, tolerances
 from reference.nn import Module
 from reference.schedules import StepDecay
 

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from reference import Tensor, optim, tolerances
-from reference.schedules import CosineAnnealing, ExponentialDecay, InverseTimeDecay, ReduceOnPlateau, StepDecay
+from reference.schedules import (
+    CosineAnnealing,
+    ExponentialDecay,
+    InverseTimeDecay,
+    ReduceOnPlateau,
+    StepDecay,
+)
 
 
 def sgd(lr: float = 0.1) -> optim.SGD:

@@ -14,11 +14,10 @@ import zlib
 
 import numpy as np
 import pytest
-
 from gradient_asserts import assert_gradients_pass
-from reference import Tensor, no_grad
+
+from reference import Tensor, no_grad, tolerances
 from reference import functional as F
-from reference import tolerances
 from reference.gradcheck import check_gradients
 
 
