@@ -18,8 +18,9 @@ from reference import tolerances
 
 from . import protocol
 from .errors import UserError
+from .files import render, write_atomic
 from .grading import test_files
-from .handout import build_module, checker_name, write_atomic
+from .handout import build_module, checker_name
 from .harness import CallOutcome, HarnessPlugin, run_tests
 from .manifest import Manifest
 from .sandbox import Sandbox
@@ -61,13 +62,8 @@ def record_visible_cases(manifest: Manifest, workdir: Path) -> list[dict]:
 
 def write_checker(manifest: Manifest, folder: Path, cases: list[dict]) -> Path:
     """Render the checker script for ``manifest`` into ``folder``."""
-    import jinja2
-
-    from .paths import TEMPLATES_DIR
-
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), undefined=jinja2.StrictUndefined,
-                                     keep_trailing_newline=True, autoescape=False)  # fmt: skip
-    text = environment.get_template("checker.py.j2").render(
+    text = render(
+        "checker.py.j2",
         assignment=manifest.id, title=manifest.title, module_name=f"{manifest.id}.py",
         notebook_name=f"{manifest.id}.ipynb", functions=list(manifest.functions),
         cases_json=json.dumps(cases, separators=(",", ":")), rtol=tolerances.FORWARD_RTOL,

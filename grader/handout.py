@@ -32,17 +32,16 @@ from __future__ import annotations
 
 import ast
 import io
-import os
 import re
-import tempfile
 import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UserError
+from .files import render, write_atomic
 from .manifest import Manifest, Task
-from .paths import PROJECT_ROOT, TEMPLATES_DIR
+from .paths import PROJECT_ROOT
 from .submission import CHECK_CELL_MARKER
 
 BEGIN_SOLUTION = re.compile(r"\s*#\s*BEGIN SOLUTION\s*$")
@@ -436,14 +435,14 @@ def _notebook(manifest: Manifest, module: str):
         "checker": checker_name(manifest),
         "marker": CHECK_CELL_MARKER,
     }
-    cells = [_cell(v4.new_markdown_cell, _render(TITLE_TEMPLATE, context), "title")]
+    cells = [_cell(v4.new_markdown_cell, render(TITLE_TEMPLATE, **context), "title")]
     cells += [_cell(v4.new_markdown_cell, text, f"introduction-{n}") for n, text in enumerate(narrative.introduction, 1)]
     for number, block in enumerate(blocks, start=1):
         key = re.sub(r"[^A-Za-z0-9_-]", "-", block.name or ("preamble" if number == 1 else str(number)))[:50]
         if block.name in narrative.sections:
             cells.append(_cell(v4.new_markdown_cell, narrative.sections[block.name], f"about-{key}"))
         cells.append(_cell(v4.new_code_cell, block.source, f"code-{key}"))
-    cells.append(_cell(v4.new_code_cell, _render(CHECK_CELL_TEMPLATE, context).strip("\n"), "visible-checks"))
+    cells.append(_cell(v4.new_code_cell, render(CHECK_CELL_TEMPLATE, **context).strip("\n"), "visible-checks"))
     notebook = v4.new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
@@ -456,14 +455,6 @@ def _cell(make, source: str, cell_id: str):
     cell = make(source)
     cell.id = cell_id  # fixed ids: the same reference builds the same bytes
     return cell
-
-
-def _render(template: str, context: dict) -> str:
-    import jinja2
-
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), undefined=jinja2.StrictUndefined,
-                                     keep_trailing_newline=True, autoescape=False)  # fmt: skip
-    return environment.get_template(template).render(context)
 
 
 # ----- writing dist/ -----------------------------------------------------------------
@@ -486,23 +477,6 @@ def build(manifest: Manifest, dist_dir: Path, *, source_paths: Sequence[Path] | 
         written[f"{variant}_module"] = write_atomic(folder / f"{manifest.id}.py", module)
         written[f"{variant}_notebook"] = write_atomic(folder / f"{manifest.id}.ipynb", notebook)
     return written
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, so no reader sees half a file."""
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False)  # fmt: skip
-    try:
-        with handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, 0o644)  # readable by the sandbox user; mkstemp makes 0600
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _shown(path: Path) -> str:

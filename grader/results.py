@@ -13,10 +13,10 @@ Writing is atomic: a result file is either absent or complete.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from .files import write_atomic
 
 STATUSES = ("passed", "failed", "error", "timeout")
 
@@ -73,18 +73,8 @@ class GradingResult:
 
 
 def write_json_atomically(path: Path, data) -> None:
-    """Write JSON to ``path`` via a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            json.dump(_finite(data), f, indent=2, ensure_ascii=False, allow_nan=False, default=_plain)
-            f.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``data`` as JSON to ``path``, all or nothing (see :func:`grader.files.write_atomic`)."""
+    write_atomic(path, json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False, default=_plain) + "\n")
 
 
 def _finite(value):

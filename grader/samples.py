@@ -24,7 +24,8 @@ from pathlib import Path
 import tomllib
 
 from .errors import UserError
-from .handout import build_module, build_notebook, write_atomic
+from .files import write_atomic
+from .handout import build_module, build_notebook
 from .manifest import Manifest
 
 
