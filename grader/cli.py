@@ -1,8 +1,12 @@
 """The ``grader`` command line.
 
-    grader build <hw> [--dist DIR]                       student and solution handouts, the visible checker
-    grader grade <submission> --assignment <hw> [--json FILE]   every test, hidden ones included
-    grader check <submission> --assignment <hw> [--json FILE]   the visible tests only
+    grader demo [--out DIR]                              build hw1, grade its samples, show the reports
+    grader build <hw> [--dist DIR]                       handouts, visible checker, samples, Gradescope zip
+    grader grade <submission> --assignment <hw> [--json FILE] [--html FILE]   every test, hidden ones included
+    grader check <submission> --assignment <hw> [--json FILE] [--html FILE]   the visible tests only
+    grader batch <folder> --assignment <hw> --out DIR [--workers N]           a class: gradebook and reports
+    grader validate <hw>                                 proof that the homework's tests catch wrong code
+    grader gradescope run [--root DIR]                   inside Gradescope's container: results.json
 
 Exit status: 0 whatever the score; 2 for a usage error or bad input (a
 message in one line, no traceback); 1 for an internal error.
@@ -13,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from .errors import UserError
@@ -34,6 +37,24 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("submission", type=Path, help="a .py, an .ipynb, or a folder holding one")
         command.add_argument("--assignment", "-a", required=True, help="homework id, e.g. hw1_backprop")
         command.add_argument("--json", type=Path, help="write the result as JSON to this file")
+        command.add_argument("--html", type=Path, help="write the feedback report as HTML to this file")
+
+    batch = commands.add_parser("batch", help="grade every submission in a folder: gradebook, reports, class summary")
+    batch.add_argument("folder", type=Path, help="one file or sub-folder per student, or a Gradescope export")
+    batch.add_argument("--assignment", "-a", required=True, help="homework id, e.g. hw1_backprop")
+    batch.add_argument("--out", type=Path, required=True, help="where the gradebook, results and reports go")
+    batch.add_argument("--workers", type=int, default=None, help="parallel graders (default: one per core)")
+
+    validate = commands.add_parser("validate", help="prove a homework's tests: full marks, zero, every mistake caught")
+    validate.add_argument("assignment", help="homework id, e.g. hw1_backprop")
+
+    demo = commands.add_parser("demo", help="build hw1, grade its sample submissions, print where the reports are")
+    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default: ./demo-output)")
+
+    gradescope = commands.add_parser("gradescope", help="run inside Gradescope's autograder container")
+    gradescope_commands = gradescope.add_subparsers(dest="gradescope_command", metavar="COMMAND", required=True)
+    run = gradescope_commands.add_parser("run", help="grade /autograder/submission into /autograder/results/results.json")
+    run.add_argument("--root", type=Path, default=Path("/autograder"), help="the container's autograder folder")
     return parser
 
 
@@ -58,21 +79,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _build(args) -> int:
     from . import manifest as manifests
-    from . import samples
-    from .checker import record_visible_cases, write_checker
-    from .handout import build
+    from .build import build_homework
 
     manifest = manifests.load(args.assignment)
-    written = build(manifest, args.dist)
-    sample_files = samples.write(manifest, Path(args.dist) / manifest.id / "samples")
-    with tempfile.TemporaryDirectory(prefix="nn-grader-build-") as workdir:
-        cases = record_visible_cases(manifest, Path(workdir))
-    written["student_checker"] = write_checker(manifest, written["student_module"].parent, cases)
+    written = build_homework(manifest, args.dist)
     print(f"built {manifest.id}: {manifest.title}")
     for key, path in written.items():
         print(f"  {key.replace('_', ' '):18} {path}")
-    if sample_files:
-        print(f"  {'samples':18} {len(sample_files)} in {next(iter(sample_files.values())).parent}")
     return 0
 
 
@@ -84,9 +97,15 @@ def _grade(args, visibilities=("visible", "hidden")) -> int:
     result = grade(args.submission, args.assignment, visibilities=visibilities)
     if args.json:
         write_json_atomically(args.json, result.to_dict())
+    if args.html:
+        from .files import write_atomic
+        from .report import html_report
+
+        write_atomic(args.html, html_report(result))
     print_summary(result)
-    if args.json:
-        print(f"\nresult written to {args.json}")
+    for path in (args.json, args.html):
+        if path:
+            print(f"\nwritten: {path}")
     return 0
 
 
@@ -94,7 +113,32 @@ def _check(args) -> int:
     return _grade(args, visibilities=("visible",))
 
 
-COMMANDS = {"build": _build, "grade": _grade, "check": _check}
+def _batch(args) -> int:
+    from .batch import run_batch
+
+    return run_batch(args.folder, args.assignment, args.out, workers=args.workers)
+
+
+def _validate(args) -> int:
+    from .validate import run_validate
+
+    return run_validate(args.assignment)
+
+
+def _demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(args.out)
+
+
+def _gradescope(args) -> int:
+    from .gradescope import run
+
+    return run(args.root)
+
+
+COMMANDS = {"build": _build, "grade": _grade, "check": _check, "batch": _batch, "validate": _validate,
+            "demo": _demo, "gradescope": _gradescope}  # fmt: skip
 
 
 if __name__ == "__main__":

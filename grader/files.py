@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -33,10 +34,18 @@ def write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def render(template: str, **context) -> str:
-    """``templates/<template>`` rendered with ``context``; an undefined name is an error, not blank text."""
-    import jinja2  # only builds render templates: grading never pays for the import
+def render(template: str, *, autoescape: bool = False, **context) -> str:
+    """``templates/<template>`` rendered with ``context``; an undefined name is an error, not blank text.
 
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), undefined=jinja2.StrictUndefined,
-                                     keep_trailing_newline=True, autoescape=False)  # fmt: skip
-    return environment.get_template(template).render(context)
+    ``autoescape=True`` is for HTML pages that show student-controlled text (messages,
+    file names, values): every value becomes text, never markup. Code templates keep it off.
+    """
+    return _environment(autoescape).get_template(template).render(context)
+
+
+@functools.cache
+def _environment(autoescape: bool):
+    import jinja2  # only builds and reports render templates: grading never pays for the import
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True, autoescape=autoescape)  # fmt: skip

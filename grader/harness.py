@@ -34,6 +34,7 @@ import contextlib
 import io
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -242,6 +243,20 @@ class HarnessPlugin:
         return result
 
 
+def _forget_test_modules(tests_root: Path) -> None:
+    """Drop the homework's test modules from sys.modules after a run.
+
+    pytest names them by path relative to the homework ("tests.visible.test_x"),
+    so another homework's tests (or the same tests, edited) graded later in
+    this process would otherwise silently reuse these modules.
+    """
+    root = str(tests_root.resolve())
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None) or ""
+        if file.startswith(root + os.sep):
+            del sys.modules[name]
+
+
 @contextlib.contextmanager
 def _no_plugin_autoload():
     """Installed pytest plugins (hypothesis, benchmark...) stay out of grading: they cost time and change nothing."""
@@ -268,8 +283,11 @@ def run_tests(plugin: HarnessPlugin, test_files: list[Path]) -> list[TestResult]
         "--rootdir", str(plugin.tests_root.parent), "-o", "addopts=", "-o", "python_files=test_*.py",
     ]  # fmt: skip
     output = io.StringIO()
-    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _no_plugin_autoload():
-        code = pytest.main(args, plugins=[plugin])
+    try:
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _no_plugin_autoload():
+            code = pytest.main(args, plugins=[plugin])
+    finally:
+        _forget_test_modules(plugin.tests_root)
     if plugin.authoring_errors:
         raise UserError("the homework's tests are not marked correctly:\n  " + "\n  ".join(plugin.authoring_errors))
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR) or (

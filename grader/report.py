@@ -1,12 +1,28 @@
-"""Reports of a grading result: the terminal summary (HTML reports build on the same result)."""
+"""Reports of grading results: the terminal summary, the student's HTML page, the class summary page.
+
+The pages are rendered from ``templates/report.html.j2`` and ``templates/summary.html.j2``
+with autoescaping on: messages, submission names and values come from student code and
+must show as text, never become markup. Everything a template shows is prepared here as
+plain strings and numbers, so the templates hold layout only.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
+import statistics
 import sys
+from collections import Counter
+from urllib.parse import quote
 
-from .results import GradingResult
+from .errors import UserError
+from .files import render
+from .results import GradingResult, TestResult
 
 MARK = {"passed": "ok", "failed": "FAILED", "error": "ERROR", "timeout": "TIMEOUT"}
+HISTOGRAM_BINS = 10
+COMMON_MESSAGES = 10
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w])|\b(?:nan|inf)\b", re.IGNORECASE)
 
 
 def print_summary(result: GradingResult, stream=None) -> None:
@@ -26,22 +42,221 @@ def print_summary(result: GradingResult, stream=None) -> None:
         print(f"  {MARK[test.status]:8} {test.score:5.2f}/{test.max_score:<5g} {test.name} ({test.visibility})", file=out)
         if test.message:
             print(f"           {test.message}", file=out)
-        for row in _diverging(test.details):
-            print(f"           {row}", file=out)
+        if first_divergence(test.details) is not None:
+            for row in worked_example_rows(test.details):
+                print(f"             {row['name']:8} yours {row['student']:>12}  lecture {row['lecture']:>10} {row['note']}",
+                      file=out)  # fmt: skip
     if not failing:
         print(f"\n  all {len(result.tests)} {result.label} passed", file=out)
     if result.protections_off:
         print("\n  sandbox protections that were off: " + "; ".join(result.protections_off), file=out)
 
 
-def _diverging(rows: list[dict]) -> list[str]:
-    """The worked example's rows, the first that diverges marked."""
-    first = next((i for i, row in enumerate(rows) if not row["matches"]), None)
-    if first is None:
-        return []
-    lines = []
+def first_divergence(rows: list[dict]) -> int | None:
+    """Index of the first worked-example row whose value differs from the lecture's, or None."""
+    return next((i for i, row in enumerate(rows) if not row.get("matches")), None)
+
+
+def worked_example_rows(rows: list[dict]) -> list[dict]:
+    """The worked example's rows as text, each with its verdict: "matches", "first" (to differ) or "differs"."""
+    first = first_divergence(rows)
+    shown = []
     for i, row in enumerate(rows):
-        marker = "<- first to differ" if i == first else ("" if row["matches"] else "<- differs")
-        value = "missing" if row["student"] is None else f"{row['student']:.6g}" if isinstance(row["student"], float) else row["student"]
-        lines.append(f"  {row['name']:8} yours {value:>12}  lecture {row['lecture']:>10} {marker}")
-    return lines
+        verdict = "matches" if row.get("matches") else "first" if i == first else "differs"
+        note = {"matches": "", "first": "<- first to differ", "differs": "<- differs"}[verdict]
+        shown.append({"name": str(row.get("name", "")), "student": format_value(row.get("student")),
+                      "lecture": format_value(row.get("lecture")), "verdict": verdict, "note": note})  # fmt: skip
+    return shown
+
+
+def format_value(value) -> str:
+    """A worked-example value as the reports show it: floats to 6 significant digits, None as "missing"."""
+    if value is None:
+        return "missing"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def points(value: float) -> str:
+    return f"{round(float(value), 3):g}"
+
+
+def html_report(result: GradingResult) -> str:
+    """One self-contained HTML page of feedback for one submission (inline CSS, no scripts)."""
+    scores = result.function_scores()
+    groups = []
+    for function, tests in _tests_by_function(result).items():
+        earned, possible = scores.get(function, (sum(t.score for t in tests), sum(t.max_score for t in tests)))
+        failing = [t for t in tests if t.status != "passed"]
+        groups.append({"function": function, "anchor": _anchor(function), "score": points(earned),
+                       "max_score": points(possible), "state": _state(earned, possible, bool(failing)),
+                       "failing": len(failing),
+                       "tests": [_test_view(t) for t in failing + [t for t in tests if t.status == "passed"]]})  # fmt: skip
+    failing_groups = [g for g in groups if g["failing"]]
+    return render(
+        "report.html.j2",
+        autoescape=True,
+        assignment=result.assignment,
+        title=_assignment_title(result.assignment),
+        submission=result.submission,
+        score=points(result.score),
+        max_score=points(result.max_score),
+        percent=_percent(result.score, result.max_score),
+        label=result.label,
+        visible_only=result.label != "all tests",
+        state=_state(result.score, result.max_score, any(g["failing"] for g in groups)),
+        errors=list(result.errors),
+        functions=groups,
+        failing_functions=[g["function"] for g in failing_groups],
+        failing_count=sum(g["failing"] for g in groups),
+        test_count=len(result.tests),
+        protections_off=list(result.protections_off),
+        execution_time=f"{result.execution_time:.2f}",
+    )
+
+
+def class_summary(results: list[tuple[str, GradingResult]], title: str = "") -> str:
+    """The class view for TAs: score distribution, pass rates, common failures, links to every report.
+
+    ``results`` pairs each student's id with their result; each report is linked
+    as ``<student>/report.html``, relative to the summary page.
+    """
+    assignment = results[0][1].assignment if results else ""
+    fractions = [r.score / r.max_score if r.max_score else 0.0 for _, r in results]
+    scores = [r.score for _, r in results]
+    max_score = max((r.max_score for _, r in results), default=0.0)
+    return render(
+        "summary.html.j2",
+        autoescape=True,
+        title=title or (f"{assignment}: {_assignment_title(assignment)}" if assignment else "Class summary"),
+        count=len(results),
+        with_errors=sum(1 for _, r in results if r.errors),
+        max_score=points(max_score),
+        mean=points(statistics.fmean(scores)) if scores else "–",
+        median=points(statistics.median(scores)) if scores else "–",
+        mean_percent=_percent(statistics.fmean(fractions), 1) if fractions else "–",
+        histogram=_histogram(fractions),
+        tests=_test_pass_rates(results),
+        functions=_function_pass_rates(results),
+        messages=_common_messages(results),
+        students=[_student_row(student, result) for student, result in sorted(results, key=lambda p: str(p[0]))],
+    )
+
+
+def normalise_message(message: str) -> str:
+    """A failure message with its numbers replaced by "#", so "got 0.123" and "got 0.456" count as one."""
+    return _NUMBER.sub("#", message.strip())
+
+
+def _tests_by_function(result: GradingResult) -> dict[str, list[TestResult]]:
+    """Tests grouped by the function each is charged to (its first), in the manifest's order."""
+    groups: dict[str, list[TestResult]] = {name: [] for name in result.functions}
+    for test in result.tests:
+        groups.setdefault(test.functions[0] if test.functions else "(none)", []).append(test)
+    return {name: tests for name, tests in groups.items() if tests}
+
+
+def _test_view(test: TestResult) -> dict:
+    hidden = test.visibility == "hidden"
+    return {"name": test.name, "status": test.status, "visibility": test.visibility,
+            "score": points(test.score), "max_score": points(test.max_score),
+            "charged": test.functions[0] if test.functions else "", "also": list(test.functions[1:]),
+            "message": test.message,
+            # A hidden test shows its verdict and message only: its worked rows could reveal expected values.
+            "rows": [] if hidden else worked_example_rows(test.details),
+            "diverges": not hidden and first_divergence(test.details) is not None}  # fmt: skip
+
+
+def _state(score: float, possible: float, failing: bool) -> str:
+    if not failing and score >= possible:
+        return "full"
+    return "zero" if score <= 0 else "partial"
+
+
+def _percent(score: float, possible: float) -> str:
+    return f"{100 * score / possible:.0f}%" if possible else "–"
+
+
+def _anchor(function: str) -> str:
+    return "fn-" + re.sub(r"[^A-Za-z0-9_-]", "-", function)
+
+
+@functools.cache
+def _assignment_title(assignment: str) -> str:
+    """The homework's title from its manifest; a result for a homework not in this checkout keeps just its id."""
+    from . import manifest as manifests
+
+    try:
+        return manifests.load(assignment).title
+    except UserError:
+        return ""
+
+
+def _histogram(fractions: list[float]) -> list[dict]:
+    """Students per tenth of the maximum score (the last bin holds full marks), with bar heights in %."""
+    counts = [0] * HISTOGRAM_BINS
+    for fraction in fractions:
+        counts[min(HISTOGRAM_BINS - 1, max(0, int(fraction * HISTOGRAM_BINS)))] += 1
+    tallest = max(counts, default=0) or 1
+    width = 100 // HISTOGRAM_BINS
+    return [{"label": f"{i * width}–{(i + 1) * width}%", "count": count, "height": round(100 * count / tallest)}
+            for i, count in enumerate(counts)]  # fmt: skip
+
+
+def _rate_row(name: str, passed: int, total: int, **extra) -> dict:
+    rate = passed / total if total else 0.0
+    return {"name": name, "passed": passed, "total": total, "rate": rate, "percent": f"{100 * rate:.0f}%",
+            "width": round(100 * rate), **extra}  # fmt: skip
+
+
+def _test_pass_rates(results: list[tuple[str, GradingResult]]) -> list[dict]:
+    """Per test: how many students passed it, hardest first (ties in the homework's order)."""
+    seen: dict[str, list] = {}
+    for _, result in results:
+        for test in result.tests:
+            entry = seen.setdefault(test.name, [0, 0, test])
+            entry[0] += test.status == "passed"
+            entry[1] += 1
+    rows = [_rate_row(name, passed, total, visibility=test.visibility,
+                      function=test.functions[0] if test.functions else "") for name, (passed, total, test) in seen.items()]  # fmt: skip
+    return sorted(rows, key=lambda row: row["rate"])
+
+
+def _function_pass_rates(results: list[tuple[str, GradingResult]]) -> list[dict]:
+    """Per student function: how many students earned all its points, and the mean share earned."""
+    seen: dict[str, list] = {}
+    for _, result in results:
+        for function, (earned, possible) in result.function_scores().items():
+            entry = seen.setdefault(function, [0, 0, 0.0])
+            entry[0] += earned >= possible - 1e-9
+            entry[1] += 1
+            entry[2] += earned / possible
+    rows = [_rate_row(name, full, total, mean_percent=f"{100 * share / total:.0f}%") for name, (full, total, share) in seen.items()]
+    return sorted(rows, key=lambda row: row["rate"])
+
+
+def _common_messages(results: list[tuple[str, GradingResult]]) -> list[dict]:
+    """The failure messages most students met (numbers ignored): how many students, how often, an example."""
+    counts: Counter = Counter()
+    students: dict[str, set] = {}
+    example: dict[str, tuple[str, TestResult]] = {}
+    for student, result in results:
+        for test in result.tests:
+            if test.status == "passed":
+                continue
+            key = normalise_message(test.message) or f"({test.status}, no message)"
+            counts[key] += 1
+            students.setdefault(key, set()).add(student)
+            example.setdefault(key, (test.message, test))
+    return [{"pattern": key, "count": count, "students": len(students[key]), "example": example[key][0],
+             "test": example[key][1].name, "status": example[key][1].status}
+            for key, count in sorted(counts.items(), key=lambda item: (-len(students[item[0]]), -item[1]))[:COMMON_MESSAGES]]  # fmt: skip
+
+
+def _student_row(student: str, result: GradingResult) -> dict:
+    failing = sum(1 for t in result.tests if t.status != "passed")
+    return {"id": str(student), "href": quote(str(student)) + "/report.html", "score": points(result.score),
+            "max_score": points(result.max_score), "percent": _percent(result.score, result.max_score),
+            "state": _state(result.score, result.max_score, failing > 0), "failing": failing,
+            "errors": list(result.errors)}  # fmt: skip

@@ -1,0 +1,32 @@
+"""``grader build <hw>``: everything a homework hands out, in ``dist/<hw>/``.
+
+- ``student/``: the blanked handout (``<hw>.py`` and ``<hw>.ipynb``) and the
+  students' visible checker ``check_<hw>.py`` (numpy only, no solution inside);
+- ``solution/``: the same handout with the reference bodies;
+- ``samples/``: the sample submissions of ``samples/samples.toml``;
+- ``autograder.zip``: the Gradescope autograder (:mod:`grader.gradescope`).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from . import samples
+from .checker import record_visible_cases, write_checker
+from .gradescope import build_autograder_zip
+from .handout import build as build_handouts
+from .manifest import Manifest
+
+
+def build_homework(manifest: Manifest, dist: Path) -> dict[str, Path]:
+    """Write every artefact of ``manifest`` under ``dist/<hw>/``; returns {what: path}."""
+    written = build_handouts(manifest, dist)
+    with tempfile.TemporaryDirectory(prefix="nn-grader-build-") as workdir:
+        cases = record_visible_cases(manifest, Path(workdir))
+    written["student_checker"] = write_checker(manifest, written["student_module"].parent, cases)
+    sample_files = samples.write(manifest, Path(dist) / manifest.id / "samples")
+    if sample_files:
+        written["samples"] = next(iter(sample_files.values())).parent
+    written["autograder_zip"] = build_autograder_zip(manifest, dist)
+    return written

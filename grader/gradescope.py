@@ -1,0 +1,407 @@
+"""Gradescope: the autograder zip, and grading inside Gradescope's container.
+
+Gradescope's specification (``gradescope/autograder_samples`` ``docs/specs.md``):
+the zip holds ``setup.sh`` (run once, as root, when the image is built) and
+``run_autograder`` (run for every submission) at its root; in the container
+the zip is unpacked into ``/autograder/source``, the student's files are in
+``/autograder/submission`` and ``run_autograder`` must write
+``/autograder/results/results.json``.
+
+:func:`build_autograder_zip` writes ``dist/<hw>/autograder.zip``::
+
+    setup.sh                 apt: a Python >= 3.11; a venv in /opt/nn-grader-venv with the dependencies only
+    run_autograder           runs ``python -m grader.cli gradescope run`` (= ``grader gradescope run``)
+    source/grader_config.json   {"assignment": "<hw>"}
+    source/pyproject.toml, README.md, reference/, grader/, templates/, assignments/<hw>/
+
+The project itself is *not* pip-installed: it is imported from
+``/autograder/source`` (``PYTHONPATH``), which :func:`run` makes readable by
+root only. An installed copy in the venv's site-packages would be readable by
+the sandbox's user wherever the sandbox cannot hide it (no mount namespace).
+
+:func:`run` grades ``/autograder/submission`` and writes ``results.json``;
+:func:`results_json` maps a :class:`~grader.results.GradingResult` to
+Gradescope's schema (see its docstring for the status and visibility choices).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import tempfile
+import time
+import traceback
+import zipfile
+from pathlib import Path
+
+from . import manifest as manifests
+from .errors import UserError
+from .grading import grade
+from .paths import PROJECT_ROOT
+from .results import GradingResult, _finite, write_json_atomically
+from .submission import read_submission
+
+CONFIG_NAME = "grader_config.json"
+VENV = "/opt/nn-grader-venv"
+HIDDEN_VISIBILITY = "after_published"
+# Shown to students when grading never finished: the file is written before grading starts.
+FALLBACK_MESSAGE = ("The autograder did not finish grading this submission (it was stopped before it could write "
+                    "its result: out of memory or out of time?). This 0 is a placeholder written before grading "
+                    "started, not your grade. Check that your file runs on its own, then submit again or ask your "
+                    "instructor.")  # fmt: skip
+ERROR_MESSAGE = ("autograder error: the grader itself failed ({what}). This is not a verdict on your code; "
+                 "your instructor can see the details. Submit again later or ask your instructor.")  # fmt: skip
+
+
+# ----- results.json -------------------------------------------------------------------------------------
+def results_json(result: GradingResult, manifest: manifests.Manifest | None = None) -> dict:
+    """``result`` as Gradescope's ``results.json`` (a dict of plain, finite JSON values).
+
+    Mapping:
+
+    - ``status``: our ``passed`` is Gradescope's ``passed``; ``failed``, ``error`` and ``timeout`` are
+      ``failed``, the test's output starting with FAILED / ERROR / TIMEOUT to say which.
+    - ``visibility``: visible tests are ``"visible"``; hidden tests are ``"after_published"``: the
+      student sees their verdict and message (already redacted by the grader: no expected values,
+      no source) once the instructor publishes the grades, so they cannot be used as an oracle by
+      resubmitting before the deadline. Gradescope hides the total score from the student while any
+      test is hidden, so the top-level ``output`` reports the visible tests' points only; the totals
+      are in ``extra_data`` (stored, never shown to students). Hidden tests never carry the worked
+      example's table of intermediates.
+    - ``number``: the manifest's task id of the test's first function plus its index within that
+      task (``"1.3.2"``); tests are listed in the manifest's task order.
+    - ``tags``: the student functions the test exercises. ``score`` is the sum of the tests' scores.
+    """
+    if manifest is None:
+        try:
+            manifest = manifests.load(result.assignment)
+        except UserError:
+            manifest = None
+    task_ids = {task.function: task.id for task in manifest.tasks} if manifest else {}
+    order = {function: i for i, function in enumerate(task_ids or result.functions)}
+
+    def task_of(test) -> str:
+        return test.functions[0] if test.functions else ""
+
+    ranked = sorted(enumerate(result.tests), key=lambda item: (order.get(task_of(item[1]), len(order)), item[0]))
+    counters: dict[str, int] = {}
+    tests = []
+    for _, test in ranked:
+        function = task_of(test)
+        prefix = task_ids.get(function) or str(order.get(function, len(order)) + 1)
+        counters[prefix] = counters.get(prefix, 0) + 1
+        hidden = test.visibility != "visible"
+        tests.append({
+            "name": test.name + (" (hidden test)" if hidden else ""),
+            "number": f"{prefix}.{counters[prefix]}",
+            "score": _number(test.score),
+            "max_score": _number(test.max_score),
+            "status": "passed" if test.status == "passed" else "failed",
+            "output": _test_output(test, hidden),
+            "output_format": "text",
+            "visibility": HIDDEN_VISIBILITY if hidden else "visible",
+            "tags": [str(f) for f in test.functions],
+        })  # fmt: skip
+    function_scores = {name: {"score": _number(s), "max_score": _number(m)} for name, (s, m) in result.function_scores().items()}
+    data = {
+        "score": _number(sum(t["score"] for t in tests)),
+        "execution_time": _number(result.execution_time, 3),
+        "output": _summary(result),
+        "output_format": "text",
+        "test_output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {
+            "assignment": result.assignment,
+            "submission": os.path.basename(str(result.submission)),
+            "label": result.label,
+            "score": _number(result.score),
+            "max_score": _number(result.max_score),
+            "function_scores": function_scores,
+            "errors": list(result.errors),
+            "protections": dict(result.protections),
+            "protections_off": list(result.protections_off),
+        },
+    }  # fmt: skip
+    return _finite(data)
+
+
+def _number(value, digits: int = 6) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return round(value, digits) if value == value and abs(value) != float("inf") else 0.0
+
+
+STATUS_WORDS = {"failed": "FAILED", "error": "ERROR", "timeout": "TIMEOUT"}
+
+
+def _test_output(test, hidden: bool) -> str:
+    lines = []
+    if test.status == "passed":
+        lines.append("passed" + (f": {test.message}" if test.message else ""))
+    else:
+        lines.append(f"{STATUS_WORDS.get(test.status, test.status.upper())}: {test.message or 'no message'}")
+    if test.functions:
+        lines.append(f"function: {', '.join(test.functions)}")
+    if test.details and not hidden:
+        lines += ["", "the lecture's worked example, intermediate by intermediate:"]
+        lines += _details_table(test.details)
+    return "\n".join(lines)
+
+
+def _details_table(rows: list[dict]) -> list[str]:
+    first = next((i for i, row in enumerate(rows) if not row.get("matches")), None)
+    lines = [f"  {'value':10} {'yours':>14} {'lecture':>10}"]
+    for i, row in enumerate(rows):
+        student = row.get("student")
+        shown = "missing" if student is None else f"{student:.6g}" if isinstance(student, float) else str(student)
+        mark = "" if row.get("matches") else "  <- first to differ" if i == first else "  <- differs"
+        lines.append(f"  {str(row.get('name', '')):10} {shown:>14} {str(row.get('lecture', '')):>10}{mark}")
+    return lines
+
+
+def _summary(result: GradingResult) -> str:
+    """What the student sees at the top: the visible tests' points, load errors, per-function points."""
+    visible = [t for t in result.tests if t.visibility == "visible"]
+    hidden = [t for t in result.tests if t.visibility != "visible"]
+    name = os.path.basename(str(result.submission))
+    lines = [f"{result.assignment}: graded {name}" if name else result.assignment]
+    lines.append(f"visible tests: {sum(_number(t.score) for t in visible):g} / {sum(_number(t.max_score) for t in visible):g} "
+                 f"points, {sum(t.status == 'passed' for t in visible)} of {len(visible)} passed")  # fmt: skip
+    if hidden:
+        lines.append(f"hidden tests: {len(hidden)} tests worth {sum(_number(t.max_score) for t in hidden):g} points; "
+                     "their verdicts and your total are shown when your instructor publishes the grades")  # fmt: skip
+    if result.errors:
+        lines += ["", "problems with the submission:"] + [f"  - {e}" for e in result.errors]
+    scores: dict[str, tuple[float, float]] = {}
+    for test in visible:
+        key = test.functions[0] if test.functions else "(none)"
+        s, m = scores.get(key, (0.0, 0.0))
+        scores[key] = (s + _number(test.score), m + _number(test.max_score))
+    if scores:
+        lines += ["", "visible points per function:"]
+        lines += [f"  {function:28} {s:6.2f} / {m:g}" for function, (s, m) in scores.items()]
+    return "\n".join(lines)
+
+
+def _message_only(message: str, extra: dict | None = None) -> dict:
+    """A 0-point results.json that only says ``message``."""
+    return {"score": 0.0, "execution_time": 0.0, "output": message, "output_format": "text", "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": [], "extra_data": dict(extra or {})}  # fmt: skip
+
+
+# ----- inside the container -----------------------------------------------------------------------------
+def run(root: Path = Path("/autograder"), *, limits: manifests.Limits | None = None) -> int:
+    """Grade ``root/submission`` with the homework of ``root/source/grader_config.json``; write ``root/results/results.json``.
+
+    A valid results.json exists on every path: a 0-point placeholder saying that grading did not
+    finish is written first, before any student code runs, and replaced (atomically) by the real
+    result; an exception in the grader becomes a 0 with an "autograder error" message (the
+    traceback goes to stdout, which only instructors see, and to ``extra_data``).
+
+    Before student code runs, when root, ``root/source`` (hidden tests, reference) and
+    ``root/results`` are made ``0o700`` and ``submission_metadata.json`` ``0o600``, so the sandbox's
+    user cannot read the tests or write a result even where the sandbox gets no namespaces.
+
+    Exit status: 0 whenever a valid results.json was written, whatever the score and even after an
+    autograder error (Gradescope reads the file, not the status); 1 only if no results.json could be
+    written at all.
+    """
+    root = Path(root)
+    results_path = root / "results" / "results.json"
+    started = time.monotonic()
+    try:
+        write_json_atomically(results_path, _message_only(FALLBACK_MESSAGE, {"placeholder": True}))
+    except OSError as error:
+        print(f"grader gradescope run: cannot write {results_path}: {error}", file=sys.stderr)
+        return 1
+    try:
+        protect(root)
+        data = _grade_for_gradescope(root, limits)
+    except Exception as error:  # our own fault, never the student's: still a valid file
+        details = traceback.format_exc()
+        print(details, file=sys.stdout)
+        data = _message_only(ERROR_MESSAGE.format(what=type(error).__name__),
+                             {"autograder_error": True, "traceback": details[-4000:]})  # fmt: skip
+    data["execution_time"] = round(time.monotonic() - started, 3)
+    try:
+        write_json_atomically(results_path, data)
+    except (OSError, TypeError, ValueError) as error:
+        print(f"grader gradescope run: cannot write {results_path}: {error}; the placeholder stays", file=sys.stderr)
+        return 0 if results_path.is_file() else 1
+    print(data.get("output", ""))
+    print(f"\nresults written to {results_path}: {data.get('score', 0):g} points")
+    return 0
+
+
+def protect(root: Path) -> None:
+    """Keep the grader's files from the sandbox's user (``nobody``): only root may read or write them."""
+    if os.geteuid() != 0:
+        return
+    for folder in (root / "source", root / "results"):
+        if folder.is_dir():
+            os.chmod(folder, 0o700)
+    metadata = root / "submission_metadata.json"  # previous submissions' results, the group's e-mails
+    if metadata.is_file():
+        os.chmod(metadata, 0o600)
+
+
+def read_config(root: Path) -> dict:
+    path = root / "source" / CONFIG_NAME
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise RuntimeError(f"{path} is missing or not valid JSON ({error}): rebuild the autograder zip") from None
+    if not isinstance(config, dict) or not isinstance(config.get("assignment"), str):
+        raise RuntimeError(f"{path} names no homework: expected {{\"assignment\": \"<hw>\"}}")
+    return config
+
+
+def _grade_for_gradescope(root: Path, limits: manifests.Limits | None) -> dict:
+    assignment = read_config(root)["assignment"]
+    manifest = manifests.load(assignment)
+    folder = root / "submission"
+    try:
+        submission = read_submission(folder, assignment=manifest.id)
+    except UserError as error:
+        return _unreadable(manifest, folder, error, limits)
+    result = grade(submission.path, manifest.id, limits=limits)
+    return results_json(result, manifest)
+
+
+def _unreadable(manifest: manifests.Manifest, folder: Path, error: UserError, limits) -> dict:
+    """The submission could not be read: every test at 0 (so the breakdown shows), and what to submit."""
+    wanted = f"submit {manifest.id}.py or {manifest.id}.ipynb"
+    has_candidate = folder.is_dir() and any(p.suffix.lower() in (".py", ".ipynb") for p in folder.rglob("*") if p.is_file())
+    if not has_candidate:
+        message = f"no .py or .ipynb found in your submission; {wanted}"
+    else:
+        message = str(error).replace(str(folder), "your submission")
+    result = grade(folder, manifest.id, limits=limits)  # reports the same problem on every test, fast
+    data = results_json(result, manifest)
+    data["output"] = message + "\n\n" + data["output"]
+    data["extra_data"]["unreadable"] = message
+    return data
+
+
+# ----- the autograder zip --------------------------------------------------------------------------------
+PROJECT_FILES = ("pyproject.toml", "README.md")
+PROJECT_FOLDERS = ("reference", "grader", "templates")
+EXCLUDED_PARTS = frozenset({"__pycache__", ".ipynb_checkpoints", "dist"})
+EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed: the same project gives the same zip
+
+SETUP_SH = r"""#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu 22.04 by default).
+# It installs a Python >= 3.11 (the grader uses tomllib) and a venv holding the project's
+# dependencies only: the project itself is imported from /autograder/source, which run_autograder
+# makes readable by root only (an installed copy in site-packages would be readable by the
+# sandbox's user where no mount namespace can hide it).
+set -euxo pipefail
+export DEBIAN_FRONTEND=noninteractive
+VENV=@VENV@
+SOURCE=/autograder/source
+
+apt-get update
+apt-get install -y python3 python3-pip python3-venv
+new_enough() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
+PYTHON=""
+for candidate in python3 python3.13 python3.12 python3.11; do
+    if command -v "$candidate" >/dev/null && new_enough "$candidate"; then PYTHON="$candidate"; break; fi
+done
+if [ -z "$PYTHON" ]; then  # Ubuntu 22.04's python3 is 3.10; python3.11 is in its universe component
+    apt-get install -y python3.11 python3.11-venv || {
+        apt-get install -y software-properties-common
+        add-apt-repository -y ppa:deadsnakes/ppa
+        apt-get update
+        apt-get install -y python3.11 python3.11-venv
+    }
+    PYTHON=python3.11
+fi
+id nobody  # the sandbox runs student code as this user
+
+"$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --upgrade pip
+"$VENV/bin/python" - "$SOURCE/pyproject.toml" > /tmp/nn-grader-requirements.txt <<'EOF'
+import sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    print("\n".join(tomllib.load(f)["project"]["dependencies"]))
+EOF
+"$VENV/bin/python" -m pip install -r /tmp/nn-grader-requirements.txt
+chmod -R go-w "$VENV"
+cd "$SOURCE"
+PYTHONPATH="$SOURCE" "$VENV/bin/python" -c "import grader.gradescope, grader.manifest as m, json; m.load(json.load(open('grader_config.json'))['assignment'])"
+"""
+
+RUN_AUTOGRADER = r"""#!/usr/bin/env bash
+# Gradescope runs this, as root, for every submission: `grader gradescope run` in the venv of setup.sh.
+# It writes /autograder/results/results.json; if even the grader could not start, a 0 saying so.
+set -u
+VENV=@VENV@
+RESULTS=/autograder/results/results.json
+mkdir -p /autograder/results
+status=1
+if [ -f "$VENV/bin/activate" ]; then
+    # shellcheck disable=SC1091
+    source "$VENV/bin/activate"
+    cd /autograder/source
+    export PYTHONPATH=/autograder/source
+    python -m grader.cli gradescope run --root /autograder
+    status=$?
+fi
+if [ ! -s "$RESULTS" ]; then
+    printf '%s\n' '{"score": 0, "output": "autograder error: the grader could not start (setup.sh failed?). This is not a verdict on your code; ask your instructor.", "output_format": "text", "stdout_visibility": "hidden", "tests": []}' > "$RESULTS"
+fi
+exit "$status"
+"""
+
+
+def _source_files(manifest: manifests.Manifest) -> list[tuple[str, Path]]:
+    """(name in the zip, file on disk) of the project copy under ``source/``: never tests/, dist/, .git."""
+    files = [(f"source/{name}", PROJECT_ROOT / name) for name in PROJECT_FILES if (PROJECT_ROOT / name).is_file()]
+    for folder in [PROJECT_ROOT / name for name in PROJECT_FOLDERS] + [PROJECT_ROOT / "assignments" / manifest.id]:
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(PROJECT_ROOT)
+            if (path.is_file() and not any(part.startswith(".") or part in EXCLUDED_PARTS for part in relative.parts)
+                    and path.suffix not in EXCLUDED_SUFFIXES):  # fmt: skip
+                files.append((f"source/{relative.as_posix()}", path))
+    return files
+
+
+def build_autograder_zip(manifest: manifests.Manifest, dist_dir: Path) -> Path:
+    """Write ``dist_dir/<hw>/autograder.zip`` (atomically) for Gradescope; returns its path.
+
+    The zip's root holds ``setup.sh`` and ``run_autograder`` (mode 0755) and ``source/``: the
+    project files the grader needs, only this homework's folder (its hidden tests included: the
+    zip is the instructor's upload, never the students'), and ``grader_config.json``.
+    """
+    if manifest.folder.resolve() != (PROJECT_ROOT / "assignments" / manifest.id).resolve():
+        raise UserError(f"{manifest.folder}: the autograder zip needs the homework under assignments/{manifest.id}/")
+    target = Path(dist_dir) / manifest.id / "autograder.zip"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    entries: list[tuple[str, bytes, int]] = [
+        ("setup.sh", SETUP_SH.replace("@VENV@", VENV).encode(), 0o755),
+        ("run_autograder", RUN_AUTOGRADER.replace("@VENV@", VENV).encode(), 0o755),
+        (f"source/{CONFIG_NAME}", (json.dumps({"assignment": manifest.id}, indent=2) + "\n").encode(), 0o644),
+    ]  # fmt: skip
+    entries += [(name, path.read_bytes(), 0o644) for name, path in _source_files(manifest)]
+    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
+    try:
+        with handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data, mode in entries:
+                info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+                info.create_system = 3  # Unix: unzip honours the mode bits below
+                info.external_attr = (stat.S_IFREG | mode) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, data)
+        os.chmod(handle.name, 0o644)
+        os.replace(handle.name, target)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return target

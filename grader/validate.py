@@ -1,0 +1,125 @@
+"""``grader validate <hw>``: the instructor's proof that a homework's tests grade what they should.
+
+Three claims, each checked by grading real submissions:
+
+1. the reference solution scores full marks;
+2. the blank student handout scores zero, every test saying "not implemented",
+   with no error caused by the grader or the tests themselves;
+3. every realistic mistake in ``assignments/<hw>/mistakes.toml`` loses points
+   on the function it breaks, and on no other function (principle 2).
+
+A mistake is the solution handout with edits, as a sample is
+(:mod:`grader.samples`)::
+
+    [[mistakes]]
+    function = "layer_gradients"
+    about = "∂s/∂W transposed: xδᵀ instead of δᵀxᵀ"
+    edits = [{ old = '"W": np.outer(delta, x)}', new = '"W": np.outer(x, delta)}' }]
+"""
+
+from __future__ import annotations
+
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import manifest as manifests
+from . import samples
+from .errors import UserError
+from .files import write_atomic
+from .grading import grade
+from .handout import build_module
+from .results import GradingResult
+
+
+@dataclass(frozen=True)
+class Mistake:
+    function: str
+    about: str
+    edits: tuple[tuple[str, str], ...]
+
+
+@dataclass
+class Verdict:
+    claim: str
+    holds: bool
+    detail: str
+
+
+def load_mistakes(manifest: manifests.Manifest) -> list[Mistake]:
+    path = manifest.folder / "mistakes.toml"
+    if not path.is_file():
+        return []
+    try:
+        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("mistakes", [])
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{path}: not valid TOML: {error}") from None
+    mistakes = []
+    for number, entry in enumerate(entries, 1):
+        try:
+            mistake = Mistake(entry["function"], entry.get("about", ""), tuple((e["old"], e["new"]) for e in entry["edits"]))
+        except (KeyError, TypeError) as error:
+            raise UserError(f"{path}: [[mistakes]] number {number} needs function, about and edits = [{{old, new}}] "
+                            f"({error} is missing or malformed)") from None  # fmt: skip
+        if mistake.function not in manifest.functions:
+            raise UserError(f"{path}: [[mistakes]] number {number} names {mistake.function!r}, not a task of {manifest.id}")
+        mistakes.append(mistake)
+    return mistakes
+
+
+def _points_by_function(result: GradingResult) -> dict[str, float]:
+    return {name: score for name, (score, _) in result.function_scores().items()}
+
+
+def validate(assignment: str) -> list[Verdict]:
+    """Grade the solution, the blank handout and every catalogued mistake; one verdict each."""
+    manifest = manifests.load(assignment)
+    mistakes = load_mistakes(manifest)
+    verdicts = []
+    with tempfile.TemporaryDirectory(prefix="nn-grader-validate-") as folder:
+        solution = write_atomic(Path(folder) / "solution" / f"{manifest.id}.py", build_module(manifest, solution=True))
+        blank = write_atomic(Path(folder) / "blank" / f"{manifest.id}.py", build_module(manifest, solution=False))
+
+        full = grade(solution, str(manifest.folder))
+        wrong = [t for t in full.tests if t.status != "passed"]
+        verdicts.append(Verdict("the reference solution scores full marks", full.score == full.max_score and not wrong,
+                                f"{full.score:g} / {full.max_score:g}" + "".join(f"; {t.name}: {t.message}" for t in wrong)))  # fmt: skip
+
+        zero = grade(blank, str(manifest.folder))
+        not_implemented = [t for t in zero.tests if t.status == "failed" and "not implemented" in t.message]
+        grader_faults = [e for e in zero.errors if e.startswith("grader error")]
+        verdicts.append(Verdict(
+            "the blank handout scores zero, every test saying not implemented, without grader errors",
+            zero.score == 0 and len(not_implemented) == len(zero.tests) and not grader_faults,
+            f"{zero.score:g} / {zero.max_score:g}, {len(not_implemented)} of {len(zero.tests)} tests not implemented"
+            + "".join(f"; {e}" for e in grader_faults + zero.errors),
+        ))  # fmt: skip
+
+        reference_points = _points_by_function(full)
+        for number, mistake in enumerate(mistakes, 1):
+            sample = samples.Sample(file=f"mistake_{number}.py", about=mistake.about, score=0, edits=mistake.edits)
+            path = write_atomic(Path(folder) / f"mistake_{number}" / f"{manifest.id}.py", samples.derive(manifest, sample))
+            points = _points_by_function(grade(path, str(manifest.folder)))
+            lost = {name: reference_points[name] - points.get(name, 0.0) for name in reference_points}
+            others = [f"{name} (−{loss:g})" for name, loss in lost.items() if name != mistake.function and loss > 1e-9]
+            caught = lost[mistake.function] > 1e-9 and not others
+            detail = f"{mistake.function} loses {lost[mistake.function]:g} of {reference_points[mistake.function]:g}"
+            if others:
+                detail += "; but it also costs " + ", ".join(others)
+            verdicts.append(Verdict(f"mistake {number} is caught: {mistake.about}", caught, detail))
+    if not mistakes:
+        verdicts.append(Verdict("the catalogue of mistakes exists", False,
+                                f"{manifest.folder / 'mistakes.toml'} lists no [[mistakes]]: add the realistic ones"))  # fmt: skip
+    return verdicts
+
+
+def run_validate(assignment: str) -> int:
+    """Print each verdict; exit status 0 when every claim holds, 1 when one does not."""
+    verdicts = validate(assignment)
+    for verdict in verdicts:
+        print(f"  {'ok  ' if verdict.holds else 'FAIL'}  {verdict.claim}\n        {verdict.detail}")
+    failed = sum(not v.holds for v in verdicts)
+    print(f"\n{assignment}: " + (f"{failed} of {len(verdicts)} claims do NOT hold" if failed
+                                  else f"all {len(verdicts)} claims hold"))  # fmt: skip
+    return 1 if failed else 0

@@ -1,0 +1,310 @@
+"""Batch grading a class folder: gradebook, reports, resuming, broken submissions, Gradescope exports."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader import manifest as manifests
+from grader.batch import discover, read_gradescope_metadata, run_batch, safe_name
+from grader.cli import main
+from grader.errors import UserError
+from grader.handout import build_module
+
+HW = "hw1_backprop"
+TRANSPOSED = ('"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}')
+
+
+@pytest.fixture(scope="module")
+def solution() -> str:
+    return build_module(manifests.load(HW), solution=True)
+
+
+@pytest.fixture(scope="module")
+def blank() -> str:
+    return build_module(manifests.load(HW), solution=False)
+
+
+def notebook(source: str) -> str:
+    cell = {"cell_type": "code", "id": "c1", "metadata": {}, "execution_count": None, "outputs": [], "source": source}
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]})
+
+
+def write_class(folder: Path, solution: str, blank: str) -> Path:
+    (folder / "erin").mkdir(parents=True)
+    (folder / "alice.py").write_text(solution, encoding="utf-8")
+    (folder / "bob.py").write_text(blank, encoding="utf-8")
+    assert TRANSPOSED[0] in solution
+    (folder / "carol.py").write_text(solution.replace(*TRANSPOSED), encoding="utf-8")
+    (folder / "dave.ipynb").write_text('{"cells": [', encoding="utf-8")  # a broken notebook
+    (folder / "erin" / f"{HW}.ipynb").write_text(notebook(solution), encoding="utf-8")
+    for ignored in (".DS_Store", "__pycache__/x.pyc", ".ipynb_checkpoints/alice-checkpoint.ipynb"):
+        (folder / ignored).parent.mkdir(exist_ok=True)
+        (folder / ignored).write_text("x", encoding="utf-8")
+    return folder
+
+
+def read_gradebook(out: Path) -> dict[str, dict[str, str]]:
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def mtimes(out: Path) -> dict[str, int]:
+    return {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/result.json")}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, solution, blank):
+    """A class of five graded once, with two workers: (class folder, output folder, what the batch printed)."""
+    import contextlib
+    import io
+
+    root = tmp_path_factory.mktemp("graded")
+    folder, out, printed = write_class(root / "class", solution, blank), root / "out", io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert run_batch(folder, HW, out, workers=2) == 0
+    return folder, out, printed.getvalue()
+
+
+@pytest.fixture
+def regraded(graded, tmp_path):
+    """A copy of the graded class to change and grade again."""
+    folder, out, _ = graded
+    shutil.copytree(folder, tmp_path / "class")
+    shutil.copytree(out, tmp_path / "out")
+    return tmp_path / "class", tmp_path / "out"
+
+
+def test_the_gradebook_has_a_row_per_student_and_a_column_per_test_and_function(graded):
+    _, out, _ = graded
+    book = read_gradebook(out)
+    assert sorted(book) == ["alice", "bob", "carol", "dave", "erin"]
+    columns = list(next(iter(book.values())))
+    functions = list(manifests.load(HW).functions)
+    assert columns[:4] == ["student", "name", "email", "submission"] and columns[-3:] == ["total", "max", "errors"]
+    assert columns[-3 - len(functions) : -3] == functions
+    tests = columns[4 : -3 - len(functions)]
+    assert len(tests) > 20 and all("::" in name for name in tests)
+    assert {s: float(row["total"]) for s, row in book.items()} == {"alice": 20, "bob": 0, "carol": 18, "dave": 0, "erin": 20}
+    assert {row["max"] for row in book.values()} == {"20"}
+    carol = book["carol"]
+    assert float(carol["layer_gradients"]) == 0 and float(carol["forward_pass"]) == 3
+    assert sum(float(carol[f]) for f in functions) == sum(float(carol[t]) for t in tests) == 18
+
+
+def test_every_student_gets_a_result_and_a_report_and_the_class_a_summary(graded):
+    _, out, printed = graded
+    for student in ("alice", "bob", "carol", "dave", "erin"):
+        result = json.loads((out / student / "result.json").read_text(encoding="utf-8"))
+        assert result["assignment"] == HW and result["max_score"] == 20 and len(result["tests"]) > 20
+        assert set(result["fingerprint"]) == {"version", "assignment", "submission_sha256", "homework_sha256"}
+        assert "<html" in (out / student / "report.html").read_text(encoding="utf-8").lower()
+    summary = (out / "summary.html").read_text(encoding="utf-8")
+    assert "alice/report.html" in summary
+    assert str(out / "gradebook.csv") in printed and str(out / "summary.html") in printed
+    assert "5 graded, 0 skipped" in printed
+
+
+def test_a_broken_notebook_gets_a_zero_with_the_reason_and_the_batch_goes_on(graded):
+    _, out, _ = graded
+    dave = json.loads((out / "dave" / "result.json").read_text(encoding="utf-8"))
+    assert dave["score"] == 0 and {t["status"] for t in dave["tests"]} == {"error"}
+    assert any("not a Jupyter notebook" in e for e in dave["errors"])
+    assert "not a Jupyter notebook" in read_gradebook(out)["dave"]["errors"]
+
+
+def test_a_second_run_skips_everyone_and_rewrites_no_result(regraded, capsys):
+    folder, out = regraded
+    before = mtimes(out)
+    assert run_batch(folder, HW, out, workers=2) == 0
+    assert "0 graded, 5 skipped" in capsys.readouterr().out
+    assert mtimes(out) == before
+    assert float(read_gradebook(out)["alice"]["total"]) == 20
+
+
+def test_changing_one_submission_regrades_only_that_one(regraded, solution, capsys):
+    folder, out = regraded
+    before = mtimes(out)
+    (folder / "bob.py").write_text(solution, encoding="utf-8")
+    assert run_batch(folder, HW, out, workers=1) == 0
+    assert "1 graded, 4 skipped" in capsys.readouterr().out
+    after = mtimes(out)
+    assert [s for s in before if after[s] != before[s]] == ["bob"]
+    assert float(read_gradebook(out)["bob"]["total"]) == 20
+
+
+def test_a_lost_report_is_rewritten_from_the_saved_result_without_regrading(regraded, capsys):
+    folder, out = regraded
+    (out / "alice" / "report.html").unlink()
+    before = mtimes(out)
+    run_batch(folder, HW, out, workers=1)
+    assert "0 graded, 5 skipped" in capsys.readouterr().out
+    assert (out / "alice" / "report.html").is_file() and mtimes(out) == before
+
+
+def test_a_gradescope_export_uses_the_metadata_for_ids_names_and_emails(tmp_path, solution, blank, capsys):
+    folder = tmp_path / "assignment_1_export"
+    for key, source in (("submission_101", solution), ("submission_102", blank)):
+        (folder / key).mkdir(parents=True)
+        (folder / key / f"{HW}.py").write_text(source, encoding="utf-8")
+    (folder / "submission_metadata.yml").write_text(
+        "submission_101:\n"
+        "  :submitters:\n"
+        "  - :name: Ada Lovelace\n"
+        "    :sid: '1815'\n"
+        "    :email: ada@example.org\n"
+        "  - :name: Charles Babbage\n"
+        "    :sid: '1791'\n"
+        "    :email: charles@example.org\n"
+        "  :created_at: 2024-02-01 10:00:00.000000000 -08:00\n"
+        "  :score: 20.0\n"
+        "submission_102:\n"
+        "  submitters:\n"
+        "  - name: Alan Turing\n"
+        "    email: alan@example.org\n"
+        "  created_at: 2024-02-02 10:00:00.000000000 -08:00\n",
+        encoding="utf-8",
+    )
+    out = folder / "graded"  # inside the export: must not be taken for a submission on the next run
+    assert run_batch(folder, HW, out, workers=1) == 0
+    book = read_gradebook(out)
+    assert sorted(book) == ["1791", "1815", "alan@example.org"]
+    assert (book["1815"]["name"], book["1815"]["email"], book["1815"]["total"]) == ("Ada Lovelace", "ada@example.org", "20")
+    assert book["1791"]["total"] == "20" and book["1791"]["submission"] == "submission_101"
+    assert (book["alan@example.org"]["name"], book["alan@example.org"]["total"]) == ("Alan Turing", "0")
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["1815", "alan@example.org"]
+    capsys.readouterr()
+    run_batch(folder, HW, out, workers=1)
+    assert "2 submissions: 0 graded, 2 skipped" in capsys.readouterr().out
+
+
+def test_the_command_line_exits_0_and_prints_where_the_results_are(tmp_path, solution, capsys):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "alice.py").write_text(solution, encoding="utf-8")
+    (folder / "bob.py").write_text(solution.replace(*TRANSPOSED), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["batch", str(folder), "--assignment", HW, "--out", str(out), "--workers", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert f"gradebook  {out / 'gradebook.csv'}" in printed and f"summary    {out / 'summary.html'}" in printed
+    assert (out / "bob" / "report.html").is_file()
+
+
+def test_a_missing_or_empty_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(UserError, match="is not a folder"):
+        run_batch(tmp_path / "nowhere", HW, tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "README.txt").write_text("hi", encoding="utf-8")
+    with pytest.raises(UserError, match="holds no submissions"):
+        run_batch(tmp_path / "empty", HW, tmp_path / "out")
+    assert main(["batch", str(tmp_path / "empty"), "-a", HW, "--out", str(tmp_path / "out")]) == 2
+
+
+def test_tests_that_do_not_collect_stop_the_batch_before_anyone_is_graded(tmp_path, solution):
+    homework = tmp_path / HW
+    shutil.copytree(manifests.load(HW).folder, homework, ignore=shutil.ignore_patterns("__pycache__"))
+    # a new file: pytest keeps test modules it imported before (this process graded hw1 already)
+    (homework / "tests" / "hidden" / "test_more.py").write_text("def oops(:\n", encoding="utf-8")
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "alice.py").write_text(solution, encoding="utf-8")
+    with pytest.raises(UserError, match="could not be collected"):
+        run_batch(folder, str(homework), tmp_path / "out", workers=1)
+    assert not (tmp_path / "out" / "alice").exists()
+
+
+def test_changed_tests_regrade_everyone(tmp_path, solution, capsys):
+    homework = tmp_path / HW
+    shutil.copytree(manifests.load(HW).folder, homework, ignore=shutil.ignore_patterns("__pycache__"))
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "alice.py").write_text(solution, encoding="utf-8")
+    run_batch(folder, str(homework), tmp_path / "out", workers=1)
+    test_file = homework / "tests" / "visible" / "test_worked_example.py"
+    test_file.write_text(test_file.read_text(encoding="utf-8") + "\n# a comment changes the fingerprint\n", encoding="utf-8")
+    capsys.readouterr()
+    run_batch(folder, str(homework), tmp_path / "out", workers=1)
+    assert "1 graded, 0 skipped" in capsys.readouterr().out
+
+
+def test_student_ids_become_safe_unique_folder_names(tmp_path):
+    for hostile in ("../../etc/passwd", "..", ".", "", "/", ".hidden", "a\\b", "x/../y"):
+        name = safe_name(hostile)
+        assert name and "/" not in name and "\\" not in name and ".." not in name and not name.startswith(".")
+    assert safe_name("a b/c") == "a_b_c" and safe_name("s.1815") == "s.1815"
+    assert safe_name("ada@example.org") == "ada@example.org"
+    (tmp_path / "alice.py").write_text("", encoding="utf-8")
+    (tmp_path / "alice.ipynb").write_text("", encoding="utf-8")
+    entries, notes = discover(tmp_path)
+    assert [e.student for e in entries] == ["alice", "alice-2"] and len(notes) == 1
+
+
+def test_gradescope_metadata_reads_ruby_tags_and_falls_back_to_the_email(tmp_path):
+    path = tmp_path / "submission_metadata.yml"
+    path.write_text(
+        "submission_7: !ruby/hash:ActiveSupport::HashWithIndifferentAccess\n"
+        "  :submitters:\n"
+        "  - :name: Grace Hopper\n"
+        "    :email: grace@example.org\n"
+        "    :sid:\n",
+        encoding="utf-8",
+    )
+    [person] = read_gradescope_metadata(path)["submission_7"]
+    assert (person.id, person.name, person.email) == ("grace@example.org", "Grace Hopper", "grace@example.org")
+
+
+forked = pytest.mark.skipif(__import__("multiprocessing").get_start_method() != "fork",
+                            reason="the workers see this process's monkeypatches only when they are forked")
+
+
+def grade_failing_on(name: str, how):
+    from grader import grading
+
+    real = grading.grade
+
+    def grade(path, assignment, **kwargs):
+        if Path(path).stem == name:
+            how()
+        return real(path, assignment, **kwargs)
+
+    return grade
+
+
+def crash():
+    raise RuntimeError("disk on fire")
+
+
+@forked
+def test_a_grader_crash_on_one_submission_gives_it_a_zero_and_exit_status_1(tmp_path, solution, monkeypatch, capsys):
+    from grader import grading
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for student in ("alice", "bob", "carol"):
+        (folder / f"{student}.py").write_text(solution, encoding="utf-8")
+    monkeypatch.setattr(grading, "grade", grade_failing_on("bob", crash))
+    assert run_batch(folder, HW, tmp_path / "out", workers=2) == 1
+    book = read_gradebook(tmp_path / "out")
+    assert {s: row["total"] for s, row in book.items()} == {"alice": "20", "bob": "0", "carol": "20"}
+    bob = json.loads((tmp_path / "out" / "bob" / "result.json").read_text(encoding="utf-8"))
+    assert len(bob["tests"]) > 20 and all("disk on fire" in t["message"] for t in bob["tests"])
+    assert "bob: the grader failed on this submission (RuntimeError: disk on fire)" in capsys.readouterr().err
+
+
+@forked
+def test_a_worker_process_dying_loses_no_other_submission(tmp_path, solution, monkeypatch, capsys):
+    import os
+
+    from grader import grading
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for student in ("alice", "bob", "carol", "dave"):
+        (folder / f"{student}.py").write_text(solution, encoding="utf-8")
+    monkeypatch.setattr(grading, "grade", grade_failing_on("bob", lambda: os._exit(9)))
+    assert run_batch(folder, HW, tmp_path / "out", workers=2) == 1
+    book = read_gradebook(tmp_path / "out")
+    assert {s: row["total"] for s, row in book.items()} == {"alice": "20", "bob": "0", "carol": "20", "dave": "20"}
+    assert "grading process died" in book["bob"]["errors"]

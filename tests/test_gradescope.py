@@ -1,0 +1,348 @@
+"""Gradescope: results.json to the published schema, `grader gradescope run` on every path, the autograder zip."""
+
+import json
+import math
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from grader import gradescope
+from grader import manifest as manifests
+from grader.handout import build_module
+from grader import results
+from grader.results import GradingResult
+
+HW = "hw1_backprop"
+MANIFEST = manifests.load(HW)
+QUICK = replace(MANIFEST.limits, call_seconds=2, load_seconds=5)
+TOP_KEYS = {"score", "execution_time", "output", "output_format", "visibility", "stdout_visibility", "tests", "extra_data"}
+TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibility", "tags"}
+VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
+FORMATS = {"text", "html", "simple_format", "md", "ansi"}
+
+
+@pytest.fixture(scope="module")
+def solution_source() -> str:
+    return build_module(MANIFEST, solution=True)
+
+
+@pytest.fixture(scope="module")
+def blank_source() -> str:
+    return build_module(MANIFEST, solution=False)
+
+
+def make_root(tmp_path: Path, files: dict[str, str] | None = None, assignment: str = HW) -> Path:
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)
+    (root / "submission").mkdir()
+    (root / "source" / "grader_config.json").write_text(json.dumps({"assignment": assignment}))
+    for name, text in (files or {}).items():
+        (root / "submission" / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def read_results(root: Path) -> dict:
+    text = (root / "results" / "results.json").read_text(encoding="utf-8")
+    return json.loads(text, parse_constant=lambda c: pytest.fail(f"results.json holds {c}, which is not JSON"))
+
+
+def check_schema(data: dict) -> None:
+    """Gradescope's published schema: field names, types, enums; strict JSON; the score is the tests' sum."""
+    json.dumps(data, allow_nan=False)
+    assert TOP_KEYS <= set(data), TOP_KEYS - set(data)
+    assert isinstance(data["score"], (int, float)) and math.isfinite(data["score"])
+    assert isinstance(data["execution_time"], (int, float))
+    assert isinstance(data["output"], str) and data["output"]
+    assert data["output_format"] in FORMATS and data["visibility"] in VISIBILITIES
+    assert data["stdout_visibility"] == "hidden"
+    assert isinstance(data["extra_data"], dict) and isinstance(data["tests"], list)
+    for test in data["tests"]:
+        assert TEST_KEYS <= set(test), TEST_KEYS - set(test)
+        assert isinstance(test["name"], str) and isinstance(test["number"], str) and isinstance(test["output"], str)
+        assert all(isinstance(test[k], (int, float)) and math.isfinite(test[k]) for k in ("score", "max_score"))
+        assert test["status"] in ("passed", "failed")
+        assert test["visibility"] in VISIBILITIES
+        assert isinstance(test["tags"], list) and all(isinstance(t, str) for t in test["tags"])
+    if data["tests"]:
+        assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
+
+
+# ----- results_json ---------------------------------------------------------------------------------------
+def synthetic_result() -> GradingResult:
+    details = [{"name": "s1", "student": 0.005, "lecture": "0.005", "matches": True},
+               {"name": "h1", "student": 0.6, "lecture": "0.5013", "matches": False},
+               {"name": "o1", "student": None, "lecture": "0.4336", "matches": False}]  # fmt: skip
+    tests = [
+        results.TestResult("worked_example::forward", 0.0, 1.0, "failed", "visible", ["forward_pass"], "h1 differs", details),
+        results.TestResult("random::forward[0]", 0.5, 0.5, "passed", "hidden", ["forward_pass"]),
+        results.TestResult("random::forward[1]", 0.0, 0.5, "error", "hidden", ["forward_pass"], "forward_pass raised ValueError",
+                   [{"name": "secret", "student": 1.0, "lecture": "42.0", "matches": False}]),
+        results.TestResult("random::backward[0]", 0.0, 1.0, "timeout", "hidden", ["backward_pass", "forward_pass"], "too slow"),
+        results.TestResult("visible::loss", float("nan"), 1.0, "failed", "visible", ["squared_error_loss"], "NaN here: nan"),
+        results.TestResult("visible::sigma", 1.0, 1.0, "passed", "visible", ["sigmoid_derivative"]),
+    ]  # fmt: skip
+    return GradingResult(HW, "/autograder/submission/hw1_backprop.py", 1.5, 5.0, tests, errors=["cell 3: NameError: x"],
+                         functions=list(MANIFEST.functions), protections={"user": "nobody"},
+                         protections_off=["network: still reachable"], execution_time=float("nan"))  # fmt: skip
+
+
+def test_results_json_follows_gradescopes_schema():
+    data = gradescope.results_json(synthetic_result())
+    check_schema(data)
+    statuses = {t["name"]: t["status"] for t in data["tests"]}
+    assert statuses["worked_example::forward"] == "failed" and statuses["visible::sigma"] == "passed"
+    assert {t["status"] for t in data["tests"]} == {"passed", "failed"}
+    assert data["score"] == 1.5  # the NaN score counted as 0, never written as NaN
+    assert data["execution_time"] == 0.0
+
+
+def test_results_json_numbers_follow_the_manifests_task_ids_and_order():
+    data = gradescope.results_json(synthetic_result())
+    numbers = [(t["number"], t["tags"][0]) for t in data["tests"]]
+    assert numbers == [("1.1.1", "forward_pass"), ("1.1.2", "forward_pass"), ("1.1.3", "forward_pass"),
+                       ("1.2.1", "squared_error_loss"), ("1.3.1", "backward_pass"), ("1.5.1", "sigmoid_derivative")]  # fmt: skip
+    assert next(t for t in data["tests"] if t["number"] == "1.3.1")["tags"] == ["backward_pass", "forward_pass"]
+
+
+def test_hidden_tests_are_shown_after_publication_without_expected_values():
+    data = gradescope.results_json(synthetic_result())
+    hidden = [t for t in data["tests"] if "random::" in t["name"]]
+    assert hidden and all(t["visibility"] == "after_published" for t in hidden)
+    assert all(t["visibility"] == "visible" for t in data["tests"] if t not in hidden)
+    assert not any("42.0" in t["output"] or "secret" in t["output"] for t in hidden)  # no details table
+    error = next(t for t in hidden if t["name"].startswith("random::forward[1]"))
+    assert error["output"].startswith("ERROR: forward_pass raised ValueError")
+    assert next(t for t in hidden if "backward" in t["name"])["output"].startswith("TIMEOUT: too slow")
+    # The total would give the hidden tests' points away before publication: the summary gives the visible ones.
+    assert "visible tests: 1 / 3 points" in data["output"] and "1.5" not in data["output"]
+    assert "cell 3: NameError: x" in data["output"]
+    assert data["extra_data"]["score"] == 1.5 and data["extra_data"]["max_score"] == 5.0
+    assert data["extra_data"]["protections_off"] == ["network: still reachable"]
+    assert data["extra_data"]["function_scores"]["forward_pass"] == {"score": 0.5, "max_score": 2.0}
+
+
+def test_the_worked_example_shows_the_intermediates_as_text():
+    data = gradescope.results_json(synthetic_result())
+    output = next(t for t in data["tests"] if t["name"] == "worked_example::forward")["output"]
+    assert output.startswith("FAILED: h1 differs")
+    lines = output.splitlines()
+    assert any("h1" in line and "0.5013" in line and "first to differ" in line for line in lines)
+    assert any("o1" in line and "missing" in line for line in lines)
+
+
+# ----- run ------------------------------------------------------------------------------------------------
+def test_the_solution_scores_full_marks(tmp_path, solution_source):
+    root = make_root(tmp_path, {f"{HW}.py": solution_source, "notes.txt": "hello"})
+    assert gradescope.run(root, limits=QUICK) == 0
+    data = read_results(root)
+    check_schema(data)
+    assert data["score"] == 20 and all(t["status"] == "passed" for t in data["tests"])
+    assert sum(t["max_score"] for t in data["tests"]) == 20
+    assert f"graded {HW}.py" in data["output"]
+
+
+def test_the_solution_as_a_notebook_among_other_files(tmp_path, solution_source):
+    from grader.handout import build_notebook
+
+    notebook = build_notebook(MANIFEST, solution=True)
+    root = make_root(tmp_path, {"scratch.py": "print('hi')\n"})
+    (root / "submission" / f"{HW}.ipynb").write_text(json.dumps(notebook) if isinstance(notebook, dict) else
+                                                     _nbformat_text(notebook), encoding="utf-8")  # fmt: skip
+    assert gradescope.run(root, limits=QUICK) == 0
+    assert read_results(root)["score"] == 20
+
+
+def _nbformat_text(notebook) -> str:
+    import nbformat
+
+    return nbformat.writes(notebook)
+
+
+def test_the_blank_handout_scores_zero(tmp_path, blank_source):
+    root = make_root(tmp_path, {f"{HW}.py": blank_source})
+    assert gradescope.run(root, limits=QUICK) == 0
+    data = read_results(root)
+    check_schema(data)
+    assert data["score"] == 0 and {t["status"] for t in data["tests"]} == {"failed"}
+
+
+def test_an_empty_submission_gets_a_zero_saying_what_to_submit(tmp_path):
+    root = make_root(tmp_path, {"README.txt": "oops"})
+    assert gradescope.run(root, limits=QUICK) == 0
+    data = read_results(root)
+    check_schema(data)
+    assert data["score"] == 0
+    assert data["output"].startswith(f"no .py or .ipynb found in your submission; submit {HW}.py or {HW}.ipynb")
+
+
+def test_a_submission_that_crashes_or_hangs_still_gets_a_valid_result(tmp_path, solution_source):
+    crash = solution_source + "\n\ndef forward_pass(*args, **kwargs):\n    import os\n    os._exit(3)\n"
+    hang = solution_source + "\n\ndef backward_pass(*args, **kwargs):\n    while True:\n        pass\n"
+    for name, source in (("crash", crash), ("hang", hang)):
+        root = make_root(tmp_path / name, {f"{HW}.py": source})
+        assert gradescope.run(root, limits=QUICK) == 0
+        data = read_results(root)
+        check_schema(data)
+        function = "forward_pass" if name == "crash" else "backward_pass"
+        charged = [t for t in data["tests"] if t["tags"][0] == function]
+        assert charged and all(t["status"] == "failed" and t["score"] == 0 for t in charged)
+        assert 0 < data["score"] < 20
+    assert any("TIMEOUT" in t["output"] for t in read_results(tmp_path / "hang" / "autograder")["tests"])
+
+
+def test_a_submission_cannot_write_into_the_results_folder(tmp_path, solution_source):
+    root = make_root(tmp_path)
+    forged = root / "results" / "forged.json"
+    attack = (f"import os\ntry:\n    os.makedirs({str(forged.parent)!r}, exist_ok=True)\n"
+              f"    open({str(forged)!r}, 'w').write('{{\"score\": 1000}}')\nexcept OSError:\n    pass\n")  # fmt: skip
+    (root / "submission" / f"{HW}.py").write_text(solution_source + "\n" + attack, encoding="utf-8")
+    assert gradescope.run(root, limits=QUICK) == 0
+    data = read_results(root)
+    assert data["score"] == 20 and len(data["tests"]) > 1
+    assert not forged.exists()
+
+
+def test_an_autograder_error_still_leaves_a_valid_result(tmp_path, solution_source, monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the grader broke")
+
+    monkeypatch.setattr(gradescope, "grade", broken)
+    root = make_root(tmp_path, {f"{HW}.py": solution_source})
+    assert gradescope.run(root) == 0  # the file is valid: Gradescope reads it, not the status
+    data = read_results(root)
+    check_schema(data)
+    assert data["score"] == 0 and data["output"].startswith("autograder error")
+    assert "the grader broke" not in data["output"]  # the details are for the instructor only
+    assert data["extra_data"]["autograder_error"] and "the grader broke" in data["extra_data"]["traceback"]
+    assert "the grader broke" in capsys.readouterr().out  # stdout: hidden from students
+
+
+def test_a_missing_config_is_an_autograder_error(tmp_path, solution_source):
+    root = make_root(tmp_path, {f"{HW}.py": solution_source})
+    (root / "source" / "grader_config.json").unlink()
+    assert gradescope.run(root) == 0
+    assert read_results(root)["output"].startswith("autograder error")
+
+
+def test_the_placeholder_is_written_before_grading_starts(tmp_path, solution_source, monkeypatch):
+    """If the process is killed mid-grading (out of memory, time), the placeholder stays: a valid 0."""
+    seen = {}
+
+    def killed(path, assignment, **kwargs):
+        seen["results"] = read_results(root)
+        seen["source_mode"] = stat.S_IMODE((root / "source").stat().st_mode)
+        raise SystemExit("killed")  # not an Exception: as if the process died here
+
+    monkeypatch.setattr(gradescope, "grade", killed)
+    root = make_root(tmp_path, {f"{HW}.py": solution_source})
+    with pytest.raises(SystemExit):
+        gradescope.run(root)
+    check_schema(seen["results"])
+    assert seen["results"]["score"] == 0 and "did not finish grading" in seen["results"]["output"]
+    assert read_results(root) == seen["results"]  # still there, still valid
+    if os.geteuid() == 0:
+        assert seen["source_mode"] == 0o700  # protected before any student code could run
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the grader protects its folders only when it runs as root")
+def test_source_and_results_are_readable_by_root_only(tmp_path, solution_source):
+    root = make_root(tmp_path, {f"{HW}.py": solution_source})
+    (root / "submission_metadata.json").write_text("{}")
+    os.chmod(root / "source", 0o755)
+    gradescope.run(root, limits=QUICK)
+    assert stat.S_IMODE((root / "source").stat().st_mode) == 0o700
+    assert stat.S_IMODE((root / "results").stat().st_mode) == 0o700
+    assert stat.S_IMODE((root / "submission_metadata.json").stat().st_mode) == 0o600
+
+
+# ----- the autograder zip ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory) -> Path:
+    return gradescope.build_autograder_zip(MANIFEST, tmp_path_factory.mktemp("dist"))
+
+
+def test_the_zip_has_gradescopes_layout(autograder_zip):
+    assert autograder_zip.name == "autograder.zip" and autograder_zip.parent.name == HW
+    assert not list(autograder_zip.parent.glob(".*.tmp"))
+    with zipfile.ZipFile(autograder_zip) as archive:
+        infos = {info.filename: info for info in archive.infolist()}
+        for script in ("setup.sh", "run_autograder"):
+            assert stat.S_IMODE(infos[script].external_attr >> 16) == 0o755, script
+            assert archive.read(script).startswith(b"#!/usr/bin/env bash\n")
+        assert json.loads(archive.read("source/grader_config.json")) == {"assignment": HW}
+        names = set(infos)
+    for needed in ("source/assignments/hw1_backprop/manifest.toml", "source/reference/backprop.py",
+                   "source/grader/gradescope.py", "source/grader/sandbox_child.py", "source/pyproject.toml",
+                   "source/README.md", "source/assignments/hw1_backprop/tests/hidden/test_random_networks.py"):  # fmt: skip
+        assert needed in names, needed
+    assert not any(n.startswith("source/tests/") or "__pycache__" in n or n.endswith(".pyc") for n in names)
+    assert not any(n.startswith(("source/dist/", "source/.git")) for n in names)
+    other = {n.split("/")[2] for n in names if n.startswith("source/assignments/")}
+    assert other == {HW}
+
+
+def test_the_scripts_are_valid_bash(autograder_zip, tmp_path):
+    with zipfile.ZipFile(autograder_zip) as archive:
+        for script in ("setup.sh", "run_autograder"):
+            path = tmp_path / script
+            path.write_bytes(archive.read(script))
+            subprocess.run(["bash", "-n", str(path)], check=True)
+        assert b"gradescope run" in archive.read("run_autograder")
+
+
+def test_the_unzipped_autograder_grades_on_its_own(autograder_zip, tmp_path, solution_source):
+    """Unpacked as Gradescope does, the zip's own copy of the grader grades the solution to full marks."""
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(autograder_zip) as archive:
+        archive.extractall(root)
+    (root / "submission").mkdir()
+    (root / "submission" / f"{HW}.py").write_text(solution_source, encoding="utf-8")
+    source = root / "source"
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    where = subprocess.run([sys.executable, "-c", "import grader; print(grader.__file__)"], env=env, cwd=source,
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    assert Path(where.stdout.strip()).resolve().is_relative_to(source.resolve())  # not the repository's copy
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "gradescope", "run", "--root", str(root)], env=env,
+                          cwd=source, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = read_results(root)
+    check_schema(data)
+    assert data["score"] == 20, data["output"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox switches to the user nobody only when the grader is root")
+@pytest.mark.parametrize("protected", [True, False])
+def test_without_namespaces_the_sandbox_user_cannot_read_the_hidden_tests(protected, solution_source, monkeypatch):
+    """Gradescope's container may allow no namespaces: then only the folders' modes keep `nobody` out.
+
+    The control run (``protect`` disabled) shows the attack does work on world-readable folders.
+    """
+    import functools
+    import shutil
+    import tempfile
+
+    monkeypatch.setattr(gradescope, "grade", functools.partial(gradescope.grade, use_namespaces=False))
+    if not protected:
+        monkeypatch.setattr(gradescope, "protect", lambda root: None)
+    base = Path(tempfile.mkdtemp(prefix="gradescope-test-", dir="/tmp"))
+    try:
+        os.chmod(base, 0o755)
+        root = make_root(base)
+        secret = root / "source" / "assignments" / HW / "tests" / "hidden" / "test_secret.py"
+        secret.parent.mkdir(parents=True)
+        secret.write_text("# the hidden tests\n")
+        # The submission scores full marks only if it cannot read the hidden tests.
+        attack = (f"\ntry:\n    open({str(secret)!r}).read()\n    sigmoid_derivative = None\nexcept OSError:\n    pass\n")
+        (root / "submission" / f"{HW}.py").write_text(solution_source + attack, encoding="utf-8")
+        assert gradescope.run(root, limits=QUICK) == 0
+        data = read_results(root)
+        assert "filesystem" in " ".join(data["extra_data"]["protections_off"])  # really no namespaces
+        assert (data["score"] == 20) is protected
+    finally:
+        shutil.rmtree(base)
