@@ -76,7 +76,8 @@ def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use
             errors.extend(f"{e['label']}: {e['message']}" for e in report.errors)
             call = _sandbox_call(sandbox)
     try:
-        plugin = HarnessPlugin(call=call, functions=manifest.functions, tests_root=manifest.folder / "tests")
+        plugin = HarnessPlugin(call=call, functions=manifest.functions, tests_root=manifest.folder / "tests",
+                               reset=sandbox.reset if sandbox is not None else None)  # fmt: skip
         tests = run_tests(plugin, files)
     finally:
         if sandbox is not None:

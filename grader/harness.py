@@ -130,6 +130,8 @@ class HarnessPlugin:
     results: list[TestResult] = field(default_factory=list)
     grader_errors: list[str] = field(default_factory=list)
     authoring_errors: list[str] = field(default_factory=list)
+    reset: Callable[[], None] | None = None
+    """Called before each test case: gives it a fresh copy of the loaded submission."""
     observer: Callable[[pytest.Item, TestResult], None] | None = None
     """Called with each test case and its result (the build records visible cases through it)."""
     current: pytest.Item | None = None
@@ -191,6 +193,8 @@ class HarnessPlugin:
     # ----- running ------------------------------------------------------------------
     def pytest_runtest_setup(self, item):
         self.current = item
+        if self.reset is not None:
+            self.reset()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):

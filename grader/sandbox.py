@@ -14,6 +14,12 @@ the user ``nobody`` when the grader runs as root, and a private PID namespace
 so no process it starts outlives :meth:`Sandbox.close`. What held is reported
 in :attr:`Sandbox.protections`; what did not in :attr:`Sandbox.protections_off`.
 
+The child is a fork server: calls are answered by a fork of the loaded
+process, and :meth:`Sandbox.reset` (the harness calls it before every test)
+replaces that fork by a fresh one, so every test sees the submission as it
+was after loading, whatever earlier tests did to its memory; a fork that
+crashes is replaced at once, without loading again.
+
 Nothing the child sends is trusted beyond being plain data: every request
 carries a random ``id`` its reply must echo, and frames with another id
 (written by student code to the reply pipe, or left over from an earlier
@@ -66,6 +72,8 @@ PASSED_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 PROJECT_NAMES = ("reference", "grader", "assignments", "tests")
 # Messages from the child end up in reports: keep them readable.
 MAX_MESSAGE_CHARS = 2000
+# A fork server needs milliseconds to replace its fork; far more means something is wrong.
+RESET_SECONDS = 5.0
 
 
 @dataclass
@@ -297,6 +305,9 @@ class Sandbox:
         except (BrokenPipeError, OSError):
             return self._died(f"calling {function}")
         reply = self._receive(time.monotonic() + self.limits.call_seconds, request_id)
+        if reply.status == "ended":  # the fork serving this call died; the child has started a fresh one
+            return CallResult("crash", message=f"the submission's process stopped while running {function}: "
+                                               f"{self._how_it_ended(reply.value)}")  # fmt: skip
         if reply.status == "timeout":
             self._kill()
             return CallResult("timeout", message=f"{function} did not return within {self.limits.call_seconds:g} s "
@@ -326,17 +337,41 @@ class Sandbox:
             except subprocess.TimeoutExpired:
                 pass
         self._kill()
-        how = detail or "the process ended"
+        how = (detail or "the process ended") if code is None else self._how_it_ended(code)
+        return CallResult("crash", message=f"the submission's process stopped while {doing}: {how}")
+
+    def _how_it_ended(self, code: int) -> str:
+        """An exit status (negative: the signal) in the student's terms."""
         if code == 128 + signal.SIGXCPU:  # sandbox_child.CPU_EXHAUSTED
             code = -signal.SIGXCPU
-        if code is not None and code < 0:
-            signal_name = signal.Signals(-code).name
-            how = {"SIGXCPU": f"it used more than {self.limits.cpu_seconds} s of CPU time",
-                   "SIGKILL": "it was killed (out of memory?)", "SIGSEGV": "it crashed (segmentation fault)",
-                   }.get(signal_name, f"it was stopped by {signal_name}")  # fmt: skip
-        elif code is not None:
-            how = f"the process exited with status {code} (os._exit or sys.exit in a child process?)"
-        return CallResult("crash", message=f"the submission's process stopped while {doing}: {how}")
+        if code < 0:
+            try:
+                signal_name = signal.Signals(-code).name
+            except ValueError:
+                signal_name = f"signal {-code}"
+            return {"SIGXCPU": f"it used more than {self.limits.cpu_seconds} s of CPU time",
+                    "SIGKILL": "it was killed (out of memory?)", "SIGSEGV": "it crashed (segmentation fault)",
+                    }.get(signal_name, f"it was stopped by {signal_name}")  # fmt: skip
+        return f"the process exited with status {code} (os._exit or sys.exit in a child process?)"
+
+    def reset(self) -> None:
+        """Make the next calls run in a fresh copy of the submission as it was after loading.
+
+        The child is a fork server: the copy that answered the previous test
+        exits, and a new fork of the loaded process takes its place, so no
+        test sees what student code kept in memory from another. Files written
+        to the scratch directory stay. If anything goes wrong the child is
+        killed, and the next call starts a new one.
+        """
+        if not self.alive:
+            return
+        try:
+            self._send({"kind": "reset"})
+        except OSError:
+            self._kill()
+            return
+        if self._receive(time.monotonic() + RESET_SECONDS, None, kind="ended").status != "ok":
+            self._kill()
 
     def _send(self, message: dict) -> str:
         """Send ``message`` tagged with a fresh random id; returns the id its reply must echo."""
@@ -359,8 +394,13 @@ class Sandbox:
                 message = protocol.decode(self._read(length, deadline))
                 if not isinstance(message, dict):
                     return CallResult("crash", message="it sent a reply the grader does not understand")
+                if request_id is not None and message.get("kind") == "ended" and "id" not in message:
+                    if type(message.get("printed")) is int:
+                        self._printed = max(self._printed, message["printed"])
+                    code = message.get("exit")
+                    return CallResult("ended", code if type(code) is int else -signal.SIGKILL)
                 if kind is not None and message.get("kind") != kind:
-                    if request_id is None:  # the first frame must be the report of isolation
+                    if request_id is None:  # the report of isolation, or the end of a fork, comes first
                         return CallResult("crash", message="it sent a reply the grader does not understand")
                     continue
                 if message.get("id") == request_id:

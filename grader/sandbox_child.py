@@ -17,7 +17,11 @@ reference, the tests or any other part of the grader. In order, it:
    cells) and executes them one after another in one module namespace,
    recording each chunk's error and going on;
 4. answers calls: a function name with plain-data arguments in, a plain-data
-   result or an error out. Every reply echoes its request's ``id`` (a random
+   result or an error out. Calls are answered by a fork of the loaded
+   process, and the grader asks for a fresh fork before every test, so no
+   test sees what student code kept in memory from another (a cache of an
+   earlier test's inputs, a counter); when a fork crashes, the next one
+   starts at once, without loading the submission again. Every reply echoes its request's ``id`` (a random
    nonce): student code can write frames to the reply pipe itself, but cannot
    know the nonce of a later call, so the grader drops such frames instead of
    taking them for that call's answer.
@@ -25,6 +29,7 @@ reference, the tests or any other part of the grader. In order, it:
 
 import ctypes
 import ctypes.util
+import functools
 import io
 import json
 import os
@@ -38,6 +43,7 @@ CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000,
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
+GRADER_GONE = 3  # a server's exit status when the grader closed the channel: the sandbox ends
 CPU_EXHAUSTED = 128 + signal.SIGXCPU  # the exit status that says "out of CPU time" (as a shell reports SIGXCPU)
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
@@ -310,11 +316,29 @@ def main():
     protocol.write_message(reply_fd, {"id": load_request["id"], "kind": "ready", "errors": load_errors,
                                       "defined": defined, "printed": printed()})  # fmt: skip
 
+    serve = functools.partial(_serve, protocol, module, labels, request_fd, reply_fd, printed)
+    while True:  # a fork server: every test gets a fresh copy of the submission as loaded
+        server = os.fork()
+        if server == 0:
+            serve()
+        status = _wait(server)
+        if os.getpid() == 1:  # process 1 of our own PID namespace: end whatever the server left running
+            _kill_the_rest()
+        code = os.waitstatus_to_exitcode(status)
+        if code == GRADER_GONE:
+            return
+        protocol.write_message(reply_fd, {"kind": "ended", "exit": code, "printed": printed()})
+
+
+def _serve(protocol, module, labels, request_fd, reply_fd, printed):
+    """Answer calls on this copy of the submission until the grader asks for a fresh one; never returns."""
     while True:
         try:
             request = protocol.read_message(request_fd)
         except EOFError:
-            return
+            os._exit(GRADER_GONE)
+        if request.get("kind") == "reset":
+            os._exit(0)
         function = getattr(module, request["function"], None)
         if not callable(function):
             reply = {"kind": "missing"}
@@ -332,6 +356,29 @@ def main():
         except protocol.NotPlainData as error:  # too large to send
             protocol.write_message(reply_fd, {"id": request["id"], "kind": "unsendable", "message": str(error)})
 
+
+def _wait(pid):
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except InterruptedError:
+            continue
+
+
+def _kill_the_rest():
+    """Kill every other process of this PID namespace (what a test started in the background) and reap it."""
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    while True:
+        try:
+            if os.waitpid(-1, 0)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
 
 if __name__ == "__main__":
     main()

@@ -236,3 +236,11 @@ def test_a_sample_edit_that_no_longer_fits_the_reference_is_an_error_naming_it()
     stale = samples.Sample(file="stale.py", about="", score=0, edits=(("this text is not in the solution", ""),))
     with pytest.raises(UserError, match="sample stale.py: the edit of 'this text is not in the solution' matches 0"):
         samples.derive(manifests.load(HW), stale)
+
+
+def test_every_test_sees_the_submission_as_it_was_loaded_not_what_earlier_tests_left(tmp_path, solution):
+    """A function that changes its answers after its first call is graded on its first call, in every test."""
+    counting = variant(tmp_path, solution, "def sigmoid_derivative(z):\n", "_CALLS = []\n\n\ndef sigmoid_derivative(z):\n"
+                       "    _CALLS.append(1)\n    if len(_CALLS) > 1:\n        return z * 0.0\n")  # fmt: skip
+    result = grade(counting, HW)
+    assert scores_by_function(result)["sigmoid_derivative"] == 1  # two tests, each on a fresh copy

@@ -599,3 +599,60 @@ def test_running_out_of_cpu_time_is_reported_as_cpu_time(tmp_path):
         assert "more than 1 s of CPU time" in result.message
     finally:
         box.close()
+
+
+# ----- a fresh copy of the submission for every test --------------------------------------
+MEMORY = '''
+import os
+
+calls = []
+
+def count():
+    calls.append(1)
+    return len(calls)
+
+def die():
+    os._exit(0)
+'''
+
+
+def test_reset_gives_the_next_calls_a_fresh_copy_of_the_loaded_submission(tmp_path):
+    box = open_sandbox(tmp_path, MEMORY)
+    try:
+        assert [box.call("count").value for _ in range(3)] == [1, 2, 3]
+        box.reset()
+        assert box.call("count").value == 1
+    finally:
+        box.close()
+
+
+def test_a_crash_in_one_call_costs_no_reload_the_next_call_runs_in_a_fresh_fork(tmp_path):
+    box = open_sandbox(tmp_path, MEMORY)
+    try:
+        box.call("count")
+        sandbox_process = box._process.pid
+        crashed = box.call("die")
+        assert crashed.status == "crash" and "stopped while running die" in crashed.message
+        assert box.call("count").value == 1  # a fresh fork of the loaded module
+        assert box._process.pid == sandbox_process  # the same sandbox: nothing was loaded again
+    finally:
+        box.close()
+
+
+def test_a_background_process_started_in_one_test_is_gone_after_reset(tmp_path):
+    box = open_sandbox(tmp_path, ISOLATION)
+    try:
+        if "processes" not in box.protections:
+            pytest.skip(f"no PID namespace here: {box.protections_off}")
+        assert box.call("background").value == "started"
+        before = descendants(box._process.pid)
+        assert len(before) >= 4  # the waiting parent, process 1, the fork that ran the test, the grandchild
+        box.reset()
+        deadline = time.monotonic() + 2
+        leftovers = [pid for pid in before if alive(pid)]
+        while len(leftovers) > 3 and time.monotonic() < deadline:  # the waiting parent, process 1, a new fork
+            time.sleep(0.05)
+            leftovers = [pid for pid in descendants(box._process.pid) if alive(pid)]
+        assert len(leftovers) <= 3
+    finally:
+        box.close()
