@@ -86,7 +86,7 @@ def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use
         check_points(manifest, tests)
     if sandbox is not None and sandbox.output_truncated:
         errors.append(f"the submission printed more than {limits.output_kb} KiB; only the first {limits.output_kb} KiB "
-                      "of each process's output were kept")  # fmt: skip
+                      "were kept")  # fmt: skip
     errors.extend(f"grader error in {e}" for e in plugin.grader_errors)
     label = "all tests" if set(visibilities) == set(VISIBILITIES) else " and ".join(visibilities) + " tests"
     return GradingResult(

@@ -236,7 +236,11 @@ def isolate(config):
 
 
 class BoundedOutput(io.TextIOBase):
-    """stdout/stderr for student code: keeps the first ``limit`` bytes, counts the rest."""
+    """stdout/stderr for student code: the output file keeps its first ``limit`` bytes; the rest is counted.
+
+    Every fork of the sandbox writes to the same file, so the room left is
+    read from the file's size, not from this process's own count.
+    """
 
     def __init__(self, fd, limit):
         self.fd, self.limit, self.written = fd, limit, 0
@@ -246,7 +250,7 @@ class BoundedOutput(io.TextIOBase):
 
     def write(self, text):
         data = str(text).encode("utf-8", "replace")
-        room = self.limit - self.written
+        room = self.limit - os.fstat(self.fd).st_size
         if room > 0:
             os.write(self.fd, data[:room])
         self.written += len(data)
