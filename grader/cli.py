@@ -75,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as error:
+        if error.filename is None:
+            raise
+        print(f"grader {args.command}: cannot use {error.filename}: {error.strerror}", file=sys.stderr)
+        return 2
 
 
 def _build(args) -> int:

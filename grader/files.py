@@ -7,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import UserError
 from .paths import TEMPLATES_DIR
 
 
@@ -18,9 +19,12 @@ def write_atomic(path: Path, text: str) -> Path:
     user reads handouts; mkstemp would make it 0600).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False)  # fmt: skip
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                             suffix=".tmp", delete=False)  # fmt: skip
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}; choose a folder you can write to") from None
     try:
         with handle:
             handle.write(text)

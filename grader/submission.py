@@ -116,7 +116,9 @@ def _choose_file(folder: Path, assignment: str | None) -> Path:
         named = [p for p in found if p.stem == assignment]
         if len(named) == 1:
             return named[0]
-    listing = ", ".join(str(p.relative_to(folder)) for p in found)
+    listing = ", ".join(str(p.relative_to(folder)) for p in found[:10])
+    if len(found) > 10:
+        listing += f" and {len(found) - 10} more"
     raise UserError(f"{folder} holds several files that could be the submission ({listing}); "
                     f"keep only one, {wanted}, and submit again")  # fmt: skip
 

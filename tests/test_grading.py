@@ -244,3 +244,10 @@ def test_every_test_sees_the_submission_as_it_was_loaded_not_what_earlier_tests_
                        "    _CALLS.append(1)\n    if len(_CALLS) > 1:\n        return z * 0.0\n")  # fmt: skip
     result = grade(counting, HW)
     assert scores_by_function(result)["sigmoid_derivative"] == 1  # two tests, each on a fresh copy
+
+
+def test_an_output_file_that_cannot_be_written_is_a_one_line_error(blank):
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(blank), "--assignment", HW,
+                          "--json", "/proc/no/such/folder/result.json"], capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 2
+    assert "cannot write /proc/no/such/folder/result.json" in run.stderr and "Traceback" not in run.stderr
