@@ -11,8 +11,8 @@ from .errors import UserError
 from .paths import TEMPLATES_DIR
 
 
-def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
+def write_atomic(path: Path, content: str | bytes) -> Path:
+    """Write ``content`` (text as UTF-8, or bytes) to ``path`` through a temporary file in the same folder and a rename.
 
     A reader sees the old file or the new one, never a part; a crash leaves no
     temporary file behind. The result is readable by everyone (the sandbox's
@@ -21,13 +21,12 @@ def write_atomic(path: Path, text: str) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp", delete=False)  # fmt: skip
+        handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
     except OSError as error:
         raise UserError(f"cannot write {path}: {error.strerror or error}; choose a folder you can write to") from None
     try:
         with handle:
-            handle.write(text)
+            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(handle.name, 0o644)

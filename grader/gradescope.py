@@ -26,11 +26,11 @@ Gradescope's schema (see its docstring for the status and visibility choices).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
 import sys
-import tempfile
 import time
 import traceback
 import zipfile
@@ -38,6 +38,7 @@ from pathlib import Path
 
 from . import manifest as manifests
 from .errors import UserError
+from .files import write_atomic
 from .grading import grade
 from .paths import PROJECT_ROOT
 from .results import GradingResult, _finite, write_json_atomically
@@ -390,18 +391,13 @@ def build_autograder_zip(manifest: manifests.Manifest, dist_dir: Path) -> Path:
         (f"source/{CONFIG_NAME}", (json.dumps({"assignment": manifest.id}, indent=2) + "\n").encode(), 0o644),
     ]  # fmt: skip
     entries += [(name, path.read_bytes(), 0o644) for name, path in _source_files(manifest)]
-    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, data, mode in entries:
-                info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-                info.create_system = 3  # Unix: unzip honours the mode bits below
-                info.external_attr = (stat.S_IFREG | mode) << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, data)
-        os.chmod(handle.name, 0o644)
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data, mode in entries:
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.create_system = 3  # Unix: unzip honours the mode bits below
+            info.external_attr = (stat.S_IFREG | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    write_atomic(target, buffer.getvalue())
     return target

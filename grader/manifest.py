@@ -27,10 +27,9 @@ sample submissions in ``samples/``.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import tomllib
 
 from .errors import UserError
 from .paths import ASSIGNMENTS_DIR, REFERENCE_DIR

@@ -18,10 +18,9 @@ never a silently different sample.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import tomllib
 
 from .errors import UserError
 from .files import write_atomic
