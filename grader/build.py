@@ -5,10 +5,16 @@
 - ``solution/``: the same handout with the reference bodies;
 - ``samples/``: the sample submissions of ``samples/samples.toml``;
 - ``autograder.zip``: the Gradescope autograder (:mod:`grader.gradescope`).
+
+The folder is built beside ``dist/<hw>/`` and swapped in at the end, so a
+build that fails leaves the previous one whole, and no file of an older
+build (a renamed handout, a removed sample) lingers in the new one.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -20,12 +26,27 @@ from .manifest import Manifest
 
 
 def build_homework(manifest: Manifest, dist: Path) -> dict[str, Path]:
-    """Write every artefact of ``manifest`` under ``dist/<hw>/``; returns {what: path}."""
+    """Write every artefact of ``manifest`` as ``dist/<hw>/``; returns {what: path}."""
+    dist = Path(dist)
+    dist.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=dist, prefix=f".{manifest.id}.building."))
+    try:
+        written = _build_into(manifest, staging)
+        final, previous = dist / manifest.id, staging / "previous"
+        if final.exists():
+            os.rename(final, previous)
+        os.rename(staging / manifest.id, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {what: final / path.relative_to(staging / manifest.id) for what, path in written.items()}
+
+
+def _build_into(manifest: Manifest, dist: Path) -> dict[str, Path]:
     written = build_handouts(manifest, dist)
     with tempfile.TemporaryDirectory(prefix="nn-grader-build-") as workdir:
         cases = record_visible_cases(manifest, Path(workdir))
     written["student_checker"] = write_checker(manifest, written["student_module"].parent, cases)
-    sample_files = samples.write(manifest, Path(dist) / manifest.id / "samples")
+    sample_files = samples.write(manifest, dist / manifest.id / "samples")
     if sample_files:
         written["samples"] = next(iter(sample_files.values())).parent
     written["autograder_zip"] = build_autograder_zip(manifest, dist)

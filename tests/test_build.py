@@ -84,3 +84,14 @@ def test_the_checker_agrees_with_grader_check_on_a_wrong_submission(dist, tmp_pa
 def test_the_notebook_runs_the_checker_in_its_last_cell(dist):
     notebook = json.loads((dist / "student" / f"{HW}.ipynb").read_text())
     assert f"check_{HW}.py" in "".join(notebook["cells"][-1]["source"])
+
+
+def test_a_rebuild_replaces_the_whole_folder_leaving_no_file_of_the_old_build(tmp_path):
+    stale = tmp_path / HW / "student" / "old_handout.py"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("# from an older build\n")
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "build", HW, "--dist", str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert not stale.exists()
+    assert (tmp_path / HW / "student" / f"{HW}.py").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == [HW]  # no staging folder left behind
