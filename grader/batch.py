@@ -272,6 +272,7 @@ class _Job:
     assignment: str
     manifest: manifests.Manifest
     tests: list[TestResult]
+    limits: manifests.Limits
 
 
 def _grade_one(job: _Job) -> tuple[dict, str, str]:
@@ -281,7 +282,7 @@ def _grade_one(job: _Job) -> tuple[dict, str, str]:
 
     crash = ""
     try:
-        result = grade(job.path, job.assignment)
+        result = grade(job.path, job.assignment, limits=job.limits)
     except Exception as error:  # one submission's grader failure must not stop the class: it gets a result
         crash = f"the grader failed on this submission ({type(error).__name__}: {error}); please tell the course staff"
         result = failed_result(job.tests, job.path, job.manifest, crash)
@@ -365,6 +366,10 @@ def run_batch(folder: Path, assignment: str, out: Path, workers: int | None = No
         print(f"note: {note}", file=sys.stderr)
     template = check_homework(manifest)
     homework = homework_hash(manifest)
+    pool_size = workers or os.cpu_count() or 1
+    # The process limit counts every process of the sandbox user (nobody), across all the
+    # sandboxes running at once: each of the pool's sandboxes gets its manifest share.
+    limits = replace(manifest.limits, processes=manifest.limits.processes * pool_size)
 
     results: dict[str, GradingResult] = {}
     jobs: dict[str, _Job] = {}
@@ -378,7 +383,7 @@ def run_batch(folder: Path, assignment: str, out: Path, workers: int | None = No
 
                 write_atomic(out / entry.student / "report.html", html_report(previous))
         else:
-            jobs[entry.student] = _Job(entry.path, str(assignment), manifest, template)
+            jobs[entry.student] = _Job(entry.path, str(assignment), manifest, template, limits)
     skipped = len(results)
 
     by_student = {entry.student: entry for entry in entries}
@@ -398,7 +403,7 @@ def run_batch(folder: Path, assignment: str, out: Path, workers: int | None = No
             bar.update(1)
 
         try:
-            _grade_all(jobs, min(workers or os.cpu_count() or 1, len(jobs)), on_done)
+            _grade_all(jobs, min(pool_size, len(jobs)), on_done)
         finally:
             bar.close()
 

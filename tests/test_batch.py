@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -308,3 +309,13 @@ def test_a_worker_process_dying_loses_no_other_submission(tmp_path, solution, mo
     book = read_gradebook(tmp_path / "out")
     assert {s: row["total"] for s, row in book.items()} == {"alice": "20", "bob": "0", "carol": "20", "dave": "20"}
     assert "grading process died" in book["bob"]["errors"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the process limit applies only to the sandbox user, when the grader is root")
+def test_each_sandbox_of_a_pool_gets_its_share_of_the_sandbox_users_process_limit(tmp_path, solution):
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    (classroom / "alice.py").write_text(solution)
+    assert run_batch(classroom, HW, tmp_path / "out", workers=3) == 0
+    result = json.loads((tmp_path / "out" / "alice" / "result.json").read_text())
+    assert f"{3 * manifests.load(HW).limits.processes} processes" in result["protections"]["limits"]
