@@ -444,11 +444,16 @@ def write_gradebook(path: Path, ordered: list[tuple[Entry, GradingResult]], fold
         row = {t.name: _number(t.score) for t in result.tests}
         row.update({name: _number(score) for name, (score, _) in result.function_scores().items()})
         errors = "; ".join(result.errors)
-        row.update(submission=entry.path.relative_to(folder).as_posix(), total=_number(result.score),
-                   max=_number(result.max_score), errors=errors if len(errors) <= 300 else errors[:299] + "…")  # fmt: skip
+        row.update(submission=_cell(entry.path.relative_to(folder).as_posix()), total=_number(result.score),
+                   max=_number(result.max_score), errors=_cell(errors if len(errors) <= 300 else errors[:299] + "…"))  # fmt: skip
         for person in entry.submitters:
-            writer.writerow({**row, "student": person.id, "name": person.name, "email": person.email})
+            writer.writerow({**row, "student": _cell(person.id), "name": _cell(person.name), "email": _cell(person.email)})
     return write_atomic(path, buffer.getvalue())
+
+
+def _cell(text: str) -> str:
+    """Text a student chose (a file or display name) as a spreadsheet shows it, never as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _number(value: float) -> str:

@@ -319,3 +319,13 @@ def test_each_sandbox_of_a_pool_gets_its_share_of_the_sandbox_users_process_limi
     assert run_batch(classroom, HW, tmp_path / "out", workers=3) == 0
     result = json.loads((tmp_path / "out" / "alice" / "result.json").read_text())
     assert f"{3 * manifests.load(HW).limits.processes} processes" in result["protections"]["limits"]
+
+
+def test_a_student_chosen_name_never_becomes_a_spreadsheet_formula(tmp_path, solution):
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    (classroom / "=HYPERLINK(1).py").write_text(solution)
+    assert run_batch(classroom, HW, tmp_path / "out", workers=1) == 0
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
+        row = next(csv.DictReader(f))
+    assert row["student"].startswith("'=") and row["submission"].startswith("'=")
