@@ -16,7 +16,7 @@ from grader.grading import grade
 from grader.handout import build_module
 
 HW = "hw1_backprop"
-QUICK = replace(manifests.load(HW).limits, call_seconds=2, load_seconds=10)
+QUICK = replace(manifests.load(HW).limits, call_seconds=2, load_seconds=4)
 
 
 @pytest.fixture(scope="module")
