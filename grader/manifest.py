@@ -71,9 +71,6 @@ class Manifest:
     def max_score(self) -> float:
         return sum(task.points for task in self.tasks)
 
-    def task_for(self, function: str) -> Task | None:
-        return next((task for task in self.tasks if task.function == function), None)
-
     @property
     def source_paths(self) -> list[Path]:
         return [REFERENCE_DIR / f"{name}.py" for name in self.sources]

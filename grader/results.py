@@ -18,8 +18,6 @@ from pathlib import Path
 
 from .files import write_atomic
 
-STATUSES = ("passed", "failed", "error", "timeout")
-
 
 @dataclass
 class TestResult:

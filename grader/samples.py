@@ -38,20 +38,30 @@ class Sample:
     cells: tuple[tuple[int, str], ...] = field(default_factory=tuple)
 
 
-def load(manifest: Manifest) -> list[Sample]:
-    path = manifest.samples_dir / "samples.toml"
+def read_entries(path: Path, table: str) -> list[dict]:
+    """The ``[[table]]`` entries of a TOML file; none if the file does not exist."""
     if not path.is_file():
         return []
     try:
-        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("samples", [])
+        return tomllib.loads(path.read_text(encoding="utf-8")).get(table, [])
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{path}: not valid TOML: {error}") from None
+
+
+def edits_of(entry: dict, required: bool = False) -> tuple[tuple[str, str], ...]:
+    """An entry's ``edits = [{old, new}, ...]`` as (old, new) pairs; KeyError if ``required`` and absent."""
+    return tuple((e["old"], e["new"]) for e in (entry["edits"] if required else entry.get("edits", [])))
+
+
+def load(manifest: Manifest) -> list[Sample]:
+    path = manifest.samples_dir / "samples.toml"
+    entries = read_entries(path, "samples")
     samples = []
     for number, entry in enumerate(entries, 1):
         try:
             samples.append(Sample(
                 file=entry["file"], about=entry.get("about", ""), score=float(entry["score"]),
-                edits=tuple((e["old"], e["new"]) for e in entry.get("edits", [])), append=entry.get("append", ""),
+                edits=edits_of(entry), append=entry.get("append", ""),
                 cells=tuple((int(c["before"]), c["source"]) for c in entry.get("cells", [])),
             ))  # fmt: skip
         except (KeyError, TypeError, ValueError) as error:

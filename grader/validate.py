@@ -20,7 +20,6 @@ A mistake is the solution handout with edits, as a sample is
 from __future__ import annotations
 
 import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,16 +48,10 @@ class Verdict:
 
 def load_mistakes(manifest: manifests.Manifest) -> list[Mistake]:
     path = manifest.folder / "mistakes.toml"
-    if not path.is_file():
-        return []
-    try:
-        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("mistakes", [])
-    except tomllib.TOMLDecodeError as error:
-        raise UserError(f"{path}: not valid TOML: {error}") from None
     mistakes = []
-    for number, entry in enumerate(entries, 1):
+    for number, entry in enumerate(samples.read_entries(path, "mistakes"), 1):
         try:
-            mistake = Mistake(entry["function"], entry.get("about", ""), tuple((e["old"], e["new"]) for e in entry["edits"]))
+            mistake = Mistake(entry["function"], entry.get("about", ""), samples.edits_of(entry, required=True))
         except (KeyError, TypeError) as error:
             raise UserError(f"{path}: [[mistakes]] number {number} needs function, about and edits = [{{old, new}}] "
                             f"({error} is missing or malformed)") from None  # fmt: skip
