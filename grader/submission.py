@@ -21,6 +21,10 @@ the same indentation, so line numbers stay those the student sees. A cell
 starting with a cell magic (``%%bash``) is dropped whole, except ``%%time``
 and ``%%capture``, which only wrap ordinary code. Each change is a warning.
 
+Only ordinary files and folders are read, never through a link: a link, a
+named pipe or a device in a submission is refused with a message naming the
+entry (never what it points to). See :func:`submitted_files`.
+
 Notebooks are read with :mod:`json`, not nbformat (importing nbformat costs
 over a second per submission).
 """
@@ -29,7 +33,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,15 +83,22 @@ class Submission:
 
 
 def read_submission(path: Path | str, assignment: str | None = None) -> Submission:
-    """Read a ``.py``, a ``.ipynb``, or a folder holding one; ``assignment`` breaks ties in a folder."""
+    """Read a ``.py``, a ``.ipynb``, or a folder holding one; ``assignment`` breaks ties in a folder.
+
+    Nothing is read through a link: a submission that is, or holds, anything
+    but ordinary files and folders is refused (see :func:`submitted_files`).
+    """
     path = Path(path)
-    if path.is_dir():
+    kind = file_kind(path)
+    if kind == "folder":
         path = _choose_file(path, assignment)
-    elif not path.is_file():
+    elif kind is None:
         raise UserError(f"{path} does not exist: give the .py or .ipynb file to grade, or a folder holding one")
+    elif kind != "file":
+        raise UserError(refusal(path.name, kind))
     if path.suffix.lower() not in SUBMISSION_SUFFIXES:
         raise UserError(f"{path.name} is neither a .py module nor a .ipynb notebook: submit one of those")
-    data = path.read_bytes()
+    data = read_regular_file(path)
     warnings: list[str] = []
     if path.suffix.lower() == ".py":
         text = _decode(data, path.name, warnings)
@@ -97,12 +110,82 @@ def read_submission(path: Path | str, assignment: str | None = None) -> Submissi
     return Submission(path=path, kind=kind, chunks=chunks, sha256=hashlib.sha256(data).hexdigest(), warnings=warnings)
 
 
+# ----- reading without following links -------------------------------------------------------------------
+# A submission is read by the grader (as root on Gradescope and often in a TA's batch), outside the
+# sandbox: a link would make it read whatever the link names (the reference solution, a classmate's
+# file, a root-only secret echoed back in an error message). So only ordinary files and folders are
+# read, each opened with O_NOFOLLOW and checked again once open.
+
+_KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFCHR: "a device",
+          stat.S_IFBLK: "a device", stat.S_IFSOCK: "a socket"}  # fmt: skip
+
+
+def file_kind(path: Path) -> str | None:
+    """"file", "folder", a phrase for anything else ("a symbolic link"), or None if nothing is there; never follows a link."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise UserError(f"{path} cannot be read ({error.strerror})") from None
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return _KINDS.get(stat.S_IFMT(mode), "not an ordinary file")
+
+
+def refusal(shown: str, kind: str) -> str:
+    """The message for a submitted entry that is not an ordinary file (never naming what a link points to)."""
+    return (f"{shown} is {kind}, not an ordinary file: a submission may hold only ordinary files and folders; "
+            "submit the file itself")  # fmt: skip
+
+
+def read_regular_file(path: Path, shown: str | None = None) -> bytes:
+    """The bytes of ``path`` if it is an ordinary file, refusing links, pipes and devices (:class:`UserError`)."""
+    shown = shown or path.name
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError as error:
+        kind = file_kind(path)
+        if kind not in (None, "file"):
+            raise UserError(refusal(shown, kind)) from None
+        raise UserError(f"{shown} cannot be read ({error.strerror})") from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):  # swapped for something else since it was listed
+            raise UserError(refusal(shown, _KINDS.get(stat.S_IFMT(mode), "not an ordinary file")))
+        return handle.read()
+
+
+def submitted_files(folder: Path) -> list[Path]:
+    """The ordinary files in ``folder`` and its sub-folders, sorted, skipping hidden and tool folders.
+
+    Raises :class:`UserError` naming the first entry (relative to ``folder``)
+    that is neither an ordinary file nor a folder; folders reached through a
+    link are never entered.
+    """
+    files, pending = [], [Path(folder)]
+    while pending:
+        current = pending.pop()
+        with os.scandir(current) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") or entry.name in IGNORED_FOLDERS:
+                    continue
+                path = Path(entry.path)
+                kind = file_kind(path)
+                if kind == "folder":
+                    pending.append(path)
+                elif kind == "file":
+                    files.append(path)
+                elif kind is not None:
+                    raise UserError(refusal(path.relative_to(folder).as_posix(), kind))
+    return sorted(files)
+
+
 def _choose_file(folder: Path, assignment: str | None) -> Path:
     found, other = [], []
-    for item in sorted(folder.rglob("*")):
-        parts = item.relative_to(folder).parts
-        if any(part.startswith(".") or part in IGNORED_FOLDERS for part in parts) or not item.is_file():
-            continue
+    for item in submitted_files(folder):
         is_checker = item.name.startswith("check_") and item.suffix == ".py"
         (found if item.suffix.lower() in SUBMISSION_SUFFIXES and not is_checker else other).append(item)
     if len(found) == 1:
