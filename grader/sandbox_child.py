@@ -86,8 +86,8 @@ def _enter_namespaces(config, protections, off, as_root):
     forks, the child becomes process 1 of the namespace and runs the student
     code, and when it dies the kernel kills every process left in the
     namespace, even one the student detached with fork + setsid. Without it
-    such a process would outlive the sandbox (and, as the shared user nobody,
-    could signal other sandboxes). This process only waits and passes the
+    such a process would outlive the sandbox until the grader kills it by its
+    user id (sandbox_user.py). This process only waits and passes the
     child's end on to the grader, so the grader's kill of the process group
     (or the grader's own death) ends everything.
     """
@@ -178,7 +178,7 @@ def _drop_capabilities():
     _check(libc.syscall(SYS_CAPSET, ctypes.byref(header), ctypes.byref(data)), "capset")
 
 
-def _set_limits(limits, protections, switching_user):
+def _set_limits(limits, protections, off, switching_user):
     def limit(which, value):
         resource.setrlimit(which, (value, value))
 
@@ -190,9 +190,21 @@ def _set_limits(limits, protections, switching_user):
     protections["limits"] = (f"CPU {limits['cpu_seconds']} s, memory {limits['memory_mb']} MiB, "
                              f"files {limits['file_bytes'] // 2**20} MiB")  # fmt: skip
     if switching_user:
-        # Counted per user: meaningful only for the sandbox's own user, never for a TA's account.
+        # Counted per user: the sandbox's user id is its own, so the count is this sandbox's alone.
         limit(resource.RLIMIT_NPROC, int(limits["processes"]))
         protections["limits"] += f", {limits['processes']} processes"
+    else:
+        off.append("processes: no limit on how many it starts (the limit is counted per user, and the grader "
+                   "is not root, so it cannot give the sandbox a user of its own)")
+
+
+def _prefer_as_victim():
+    """Make this process the one the kernel kills first if the machine runs out of memory, not a grader."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
 
 
 def isolate(config):
@@ -211,13 +223,15 @@ def isolate(config):
     if not namespaces:
         os.chdir(config["scratch"])
     switching_user = as_root and config["user"] is not None
-    _set_limits(config["limits"], protections, switching_user)
+    _set_limits(config["limits"], protections, off, switching_user)
+    _prefer_as_victim()
+    os.umask(0o077)  # what student code writes (in /tmp too, without namespaces) stays its own
     if switching_user:
         uid, gid = config["user"]
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
-        protections["user"] = f"unprivileged user (uid {uid})"
+        protections["user"] = f"an unprivileged user of its own (uid {uid})"
     elif namespaces and not as_root:
         _drop_capabilities()
     # Again: a fork and a change of user both clear it, and without it this
@@ -317,8 +331,8 @@ def main():
         except BaseException as error:  # SystemExit and KeyboardInterrupt too: the chunk failed, go on
             load_errors.append({"label": chunk["label"], "message": describe(error, labels)})
     defined = sorted(name for name, value in vars(module).items() if callable(value) and not name.startswith("__"))
-    protocol.write_message(reply_fd, {"id": load_request["id"], "kind": "ready", "errors": load_errors,
-                                      "defined": defined, "printed": printed()})  # fmt: skip
+    report = protocol.load_report(load_errors, defined)
+    protocol.write_message(reply_fd, {"id": load_request["id"], "kind": "ready", **report, "printed": printed()})
 
     serve = functools.partial(_serve, protocol, module, labels, request_fd, reply_fd, printed)
     while True:  # a fork server: every test gets a fresh copy of the submission as loaded

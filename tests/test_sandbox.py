@@ -299,7 +299,7 @@ def test_a_reply_claiming_4_gb_is_refused_without_reading_it_and_the_next_call_w
     box = open_sandbox(tmp_path, FORGER)
     try:
         result = box.call("huge_claim")
-        assert result.status == "crash" and "more than any result may have" in result.message
+        assert result.status == "crash" and "more than any reply may have" in result.message
         assert box.call("answer").value == "real answer"
     finally:
         box.close()
@@ -454,10 +454,13 @@ def test_the_graders_output_file_and_the_parents_proc_entries_cannot_be_read(iso
         assert isolated.call("read", path).value in ("FileNotFoundError", "PermissionError")
 
 
-def test_the_student_runs_as_nobody(isolated):
-    import pwd
+def test_the_student_runs_as_a_reserved_user_of_its_own(isolated):
+    from grader.sandbox_user import uid_range
 
-    assert isolated.call("uid").value == pwd.getpwnam("nobody").pw_uid
+    uid = isolated.call("uid").value
+    first, last = uid_range()
+    assert first <= uid <= last
+    assert isolated.protections["user"].endswith(f"(uid {uid})")
 
 
 def test_the_environment_is_scrubbed(isolated):
