@@ -53,7 +53,7 @@ from .errors import UserError
 from .files import write_atomic
 from .paths import REFERENCE_DIR
 from .results import GradingResult, TestResult, write_json_atomically
-from .submission import IGNORED_FOLDERS, SUBMISSION_SUFFIXES
+from .submission import IGNORED_FOLDERS, SUBMISSION_SUFFIXES, file_kind, read_regular_file, submitted_files
 
 GRADESCOPE_METADATA = "submission_metadata.yml"
 FINGERPRINT_VERSION = 1
@@ -104,10 +104,11 @@ def discover(folder: Path, out: Path | None = None) -> tuple[list[Entry], list[s
             continue
         if out_resolved is not None and (out_resolved == item.resolve() or out_resolved.is_relative_to(item.resolve())):
             continue
-        if item.is_file() and item.suffix.lower() not in SUBMISSION_SUFFIXES:
+        kind = file_kind(item)  # a link, a pipe or a device stays in: grading refuses it, in the student's row
+        if kind == "file" and item.suffix.lower() not in SUBMISSION_SUFFIXES:
             notes.append(f"ignored {item.name}: neither a .py nor a .ipynb")
             continue
-        key = item.name if item.is_dir() else item.stem
+        key = item.stem if item.suffix.lower() in SUBMISSION_SUFFIXES else item.name
         if metadata is not None and item.name in metadata:
             submitters = metadata[item.name] or [Submitter(key)]
         else:
@@ -209,12 +210,22 @@ def _hash_files(digest, root: Path, paths) -> None:
 
 
 def content_hash(path: Path) -> str:
-    """sha256 of a submission file, or of every file of a submission folder with its relative name."""
+    """sha256 of a submission file, or of every file of a submission folder with its relative name.
+
+    Read as grading reads it, without following links: a submission grading
+    refuses gets the hash of the refusal.
+    """
     path = Path(path)
-    if path.is_file():
-        return hashlib.sha256(path.read_bytes()).hexdigest()
     digest = hashlib.sha256()
-    _hash_files(digest, path, path.rglob("*"))
+    try:
+        if file_kind(path) != "folder":
+            return hashlib.sha256(read_regular_file(path)).hexdigest()
+        for file in submitted_files(path):
+            data = read_regular_file(file)
+            digest.update(f"{file.relative_to(path).as_posix()}\0{len(data)}\0".encode())
+            digest.update(data)
+    except UserError as error:
+        return hashlib.sha256(f"refused: {error}".encode()).hexdigest()
     return digest.hexdigest()
 
 
@@ -367,10 +378,6 @@ def run_batch(folder: Path, assignment: str, out: Path, workers: int | None = No
     template = check_homework(manifest)
     homework = homework_hash(manifest)
     pool_size = workers or os.cpu_count() or 1
-    # The process limit counts every process of the sandbox user (nobody), across all the
-    # sandboxes running at once: each of the pool's sandboxes gets its manifest share.
-    limits = replace(manifest.limits, processes=manifest.limits.processes * pool_size)
-
     results: dict[str, GradingResult] = {}
     jobs: dict[str, _Job] = {}
     for entry in entries:
@@ -383,7 +390,7 @@ def run_batch(folder: Path, assignment: str, out: Path, workers: int | None = No
 
                 write_atomic(out / entry.student / "report.html", html_report(previous))
         else:
-            jobs[entry.student] = _Job(entry.path, str(assignment), manifest, template, limits)
+            jobs[entry.student] = _Job(entry.path, str(assignment), manifest, template, manifest.limits)
     skipped = len(results)
 
     by_student = {entry.student: entry for entry in entries}

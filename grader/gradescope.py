@@ -241,15 +241,25 @@ def run(root: Path = Path("/autograder"), *, limits: manifests.Limits | None = N
 
 
 def protect(root: Path) -> None:
-    """Keep the grader's files from the sandbox's user (``nobody``): only root may read or write them."""
+    """Keep the grader's files from the sandbox's user: only root may read or write them.
+
+    Modes are changed through a descriptor opened without following links, so
+    a link in their place never makes its target private (or anything else).
+    """
     if os.geteuid() != 0:
         return
-    for folder in (root / "source", root / "results"):
-        if folder.is_dir():
-            os.chmod(folder, 0o700)
-    metadata = root / "submission_metadata.json"  # previous submissions' results, the group's e-mails
-    if metadata.is_file():
-        os.chmod(metadata, 0o600)
+    for path, mode, kind in ((root / "source", 0o700, os.O_DIRECTORY), (root / "results", 0o700, os.O_DIRECTORY),
+                             (root / "submission_metadata.json", 0o600, 0)):  # fmt: skip
+        # submission_metadata.json: previous submissions' results, the group's e-mails
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | kind)
+        except OSError:  # absent, or a link: nothing of ours to protect there
+            continue
+        try:
+            if stat.S_ISDIR(os.fstat(fd).st_mode) or stat.S_ISREG(os.fstat(fd).st_mode):
+                os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
 
 
 def read_config(root: Path) -> dict:

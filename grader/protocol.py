@@ -21,11 +21,22 @@ import struct
 import numpy as np
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
+# The child's report of what loaded (errors and defined names, both capped by
+# the child) never needs more; anything bigger is refused before decoding.
+MAX_REPORT_BYTES = 1024 * 1024
 MAX_DEPTH = 32
-# Lists, dicts and their items in one message. A 64 MiB frame of ``[[],[],...]``
-# would cost the grader over a gigabyte of Python objects; numbers sent as
-# numpy arrays do not count (base64 holds none of "[{,").
-MAX_ITEMS = 4_000_000
+# Lists, dicts and their items in one message, counted on the raw bytes before
+# decoding. Every Python object costs the grader about 0.7 µs and 100 bytes to
+# build, so a 64 MiB frame of ``[[],[],...]`` (22 million items) would cost it
+# seconds and gigabytes; no result a test expects comes near this bound, and
+# numbers sent as numpy arrays do not count (base64 holds none of "[{,").
+MAX_ITEMS = 100_000
+
+# What a report of loading holds at most: the child cuts it, the grader cuts again
+# (student code can write the report itself).
+MAX_TEXT_CHARS = 2000
+MAX_LOAD_ERRORS = 50
+MAX_DEFINED_NAMES, MAX_NAME_CHARS = 2000, 200
 
 # Array dtypes that may cross; object and structured arrays never do.
 ARRAY_KINDS = "biufc"
@@ -76,6 +87,24 @@ def to_plain(value, depth: int = 0):
             plain[str(key)] = to_plain(item, depth + 1)
         return plain
     raise NotPlainData(f"an object of type {type(value).__name__}")
+
+
+def short_text(value) -> str:
+    """``value`` as a string of at most MAX_TEXT_CHARS (plain data: str() runs no student code)."""
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS] + " [...]"
+
+
+def load_report(errors: list, defined: list) -> dict:
+    """The report of loading, cut to its bounds: at most MAX_LOAD_ERRORS errors ({"label", "message"},
+    the last saying how many more there were) and MAX_DEFINED_NAMES names; anything malformed is dropped."""
+    errors = [{"label": short_text(e.get("label", "")), "message": short_text(e.get("message", ""))}
+              for e in (errors if type(errors) is list else []) if type(e) is dict]  # fmt: skip
+    if len(errors) > MAX_LOAD_ERRORS:
+        more = len(errors) - MAX_LOAD_ERRORS + 1
+        errors = errors[: MAX_LOAD_ERRORS - 1] + [{"label": "…", "message": f"… and {more} more errors"}]
+    names = [n for n in (defined if type(defined) is list else []) if type(n) is str and len(n) <= MAX_NAME_CHARS]
+    return {"errors": errors, "defined": names[:MAX_DEFINED_NAMES]}
 
 
 def _clean_text(text: str) -> str:
@@ -150,10 +179,10 @@ def encode(message) -> bytes:
     return struct.pack(">I", len(body)) + body
 
 
-def decode(body: bytes):
+def decode(body: bytes, max_bytes: int = MAX_FRAME_BYTES):
     """Plain data from one frame's body; anything else, however malformed, is a ProtocolError."""
-    if len(body) > MAX_FRAME_BYTES:
-        raise ProtocolError(f"a message of {len(body)} bytes (the limit is {MAX_FRAME_BYTES})")
+    if len(body) > max_bytes:
+        raise ProtocolError(f"a message of {len(body)} bytes (the limit is {max_bytes})")
     if _count_items(body) > MAX_ITEMS:
         raise ProtocolError(f"a message with more than {MAX_ITEMS} list or dict items")
     try:

@@ -9,8 +9,9 @@ process group) and a fresh one is started for the next call.
 
 The child isolates itself (see sandbox_child.py): a private network and mount
 namespace where the OS allows one, a tmpfs root holding only its scratch
-directory and read-only system and Python directories, resource limits, and
-the user ``nobody`` when the grader runs as root, and a private PID namespace
+directory and read-only system and Python directories, resource limits, a user id of
+its own when the grader runs as root (see sandbox_user.py: limits the kernel
+counts per user are then this sandbox's alone), and a private PID namespace
 so no process it starts outlives :meth:`Sandbox.close`. What held is reported
 in :attr:`Sandbox.protections`; what did not in :attr:`Sandbox.protections_off`.
 
@@ -26,9 +27,10 @@ carries a random ``id`` its reply must echo, and frames with another id
 call) are dropped, so no frame can pass for the answer of a later call. The
 report of protections is written by the child before any student code runs.
 
-Limitations: without a PID namespace (``protections_off`` says so), a
-process the student detaches with fork + setsid can outlive the sandbox
-until its CPU limit ends it. Student code can always answer its *own* call
+Without a PID namespace (``protections_off`` says so), a process the student
+detaches with fork + setsid outlives its process group; it is killed by its
+user id when the sandbox closes (as root), or lives until its CPU limit ends
+it (as an ordinary user). Student code can always answer its *own* call
 however it likes; that is the point of comparing in the grader.
 """
 
@@ -36,7 +38,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import secrets
 import select
 import shutil
@@ -54,7 +55,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import protocol
+from . import protocol, sandbox_user
 from .manifest import Limits
 from .paths import PROJECT_ROOT
 
@@ -70,8 +71,7 @@ PASSED_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # The project's own packages and folders: never visible in the child, even
 # where an installed copy sits inside a directory the child sees read-only.
 PROJECT_NAMES = ("reference", "grader", "assignments", "tests")
-# Messages from the child end up in reports: keep them readable.
-MAX_MESSAGE_CHARS = 2000
+
 # A fork server needs milliseconds to replace its fork; far more means something is wrong.
 RESET_SECONDS = 5.0
 
@@ -90,6 +90,12 @@ class LoadReport:
     errors: list[dict] = field(default_factory=list)
     defined: list[str] = field(default_factory=list)
     fatal: str = ""
+
+
+def _load_report(ready: dict) -> LoadReport:
+    """The child's "ready" message, cut to its bounds whatever the child sent (student code can forge it)."""
+    report = protocol.load_report(ready.get("errors"), ready.get("defined"))
+    return LoadReport(errors=report["errors"], defined=report["defined"])
 
 
 def _python_paths() -> list[str]:
@@ -118,22 +124,6 @@ def _hidden_paths(read_only: list[str]) -> list[str]:
             and any(path == k or path.startswith(k.rstrip("/") + "/") for k in read_only)]  # fmt: skip
 
 
-def _text(value) -> str:
-    """A message from the child as a short string (it is plain data, so str() runs no student code)."""
-    text = value if isinstance(value, str) else str(value)
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + " [...]"
-
-
-def _sandbox_user() -> tuple[int, int] | None:
-    if os.getuid() != 0:
-        return None
-    try:
-        entry = pwd.getpwnam("nobody")
-    except KeyError:
-        return None
-    return entry.pw_uid, entry.pw_gid
-
-
 class Sandbox:
     """One submission, loaded in a child process, answering calls on plain data."""
 
@@ -151,6 +141,8 @@ class Sandbox:
         self.output_truncated = False
         self._process: subprocess.Popen | None = None
         self._workdir: Path | None = None
+        # Its own user id while it lives (root only): see sandbox_user.py.
+        self._user: sandbox_user.SandboxUser | None = None
 
     # ----- life cycle ---------------------------------------------------------------
     def __enter__(self) -> "Sandbox":
@@ -170,9 +162,12 @@ class Sandbox:
         root_dir.mkdir()
         file_name = self.submission.path.name if self.submission.kind == "module" else f"{self.module_name}.py"
         (scratch / file_name).write_text("\n".join(c.source for c in self.submission.chunks), encoding="utf-8")
-        user = _sandbox_user()
+        if os.getuid() == 0 and self._user is None:
+            self._user = sandbox_user.acquire()
+        user = (self._user.uid, self._user.gid) if self._user else None
         if user is not None:
             os.chmod(self._workdir, 0o711)
+            os.chmod(scratch, 0o700)  # no other sandbox's user may read this submission
             for path in (scratch, scratch / file_name):
                 os.chown(path, *user)
         self._output_file = open(self._workdir / "output", "w+b")
@@ -208,15 +203,15 @@ class Sandbox:
         self._requests, self._replies = request_write, reply_read
         deadline = time.monotonic() + self.limits.load_seconds
         # The first frame, written before any student code ran: what isolation held.
-        isolated = self._receive(deadline, None, "isolated")
+        isolated = self._receive(deadline, None, "isolated", protocol.MAX_REPORT_BYTES)
         if isolated.status == "ok":
-            self.protections = {_text(k): _text(v) for k, v in isolated.value.get("protections", {}).items()}
-            self.protections_off = [_text(v) for v in isolated.value.get("off", [])]
+            self.protections = {protocol.short_text(k): protocol.short_text(v) for k, v in isolated.value.get("protections", {}).items()}
+            self.protections_off = [protocol.short_text(v) for v in isolated.value.get("off", [])]
             try:
                 request_id = self._send({"chunks": [{"label": c.label, "source": c.source} for c in self.submission.chunks]})
             except OSError:
                 isolated = CallResult("crash", message="the process ended")
-        reply = self._receive(deadline, request_id, "ready") if isolated.status == "ok" else isolated
+        reply = self._receive(deadline, request_id, "ready", protocol.MAX_REPORT_BYTES) if isolated.status == "ok" else isolated
         if reply.status != "ok":
             what = {"timeout": f"did not finish loading within {self.limits.load_seconds:g} s "
                                "(an infinite loop or a long computation at the top level?)"}.get(
@@ -224,16 +219,15 @@ class Sandbox:
             self.load_report = LoadReport(fatal=f"the submission {what}")
             self._kill()
             return self.load_report
-        ready = reply.value
-        errors = [{"label": _text(e.get("label", "")), "message": _text(e.get("message", ""))}
-                  for e in ready.get("errors", []) if isinstance(e, dict)]  # fmt: skip
-        defined = [_text(name) for name in ready.get("defined", [])]
-        self.load_report = LoadReport(errors=errors, defined=defined)
+        self.load_report = _load_report(reply.value)
         return self.load_report
 
     def close(self) -> None:
         self._kill()
         self._remove_workdir()
+        if self._user is not None:
+            self._user.release()
+            self._user = None
 
     def _remove_workdir(self) -> None:
         if self._workdir is not None:
@@ -262,6 +256,8 @@ class Sandbox:
             pass
         process.wait()
         self._wait_for_end_of_namespace()
+        if self._user is not None and "processes" not in self.protections:
+            self._user.kill_processes()  # what it detached: no PID namespace ends it for us
         for fd in (self._requests, self._replies):
             try:
                 os.close(fd)
@@ -321,7 +317,7 @@ class Sandbox:
         if kind == "missing":
             return CallResult("error", message=f"the submission defines no function {function} "
                                                "(was it renamed, or did its cell fail?)")  # fmt: skip
-        detail = _text(message.get("message", ""))
+        detail = protocol.short_text(message.get("message", ""))
         if kind == "unsendable":
             return CallResult("error", message=f"{function} returned {detail}, which cannot be graded; "
                                                "return numbers, numpy arrays, lists or dicts")  # fmt: skip
@@ -379,19 +375,21 @@ class Sandbox:
         protocol.write_message(self._requests, {**message, "id": request_id})
         return request_id
 
-    def _receive(self, deadline: float, request_id: str | None, kind: str | None = None) -> CallResult:
+    def _receive(self, deadline: float, request_id: str | None, kind: str | None = None,
+                 max_bytes: int = protocol.MAX_FRAME_BYTES) -> CallResult:  # fmt: skip
         """The reply to ``request_id`` before ``deadline``, as CallResult(ok, message dict) or a failure.
 
         Frames with another id are dropped: a stale answer to an earlier call,
         or one student code wrote to the pipe itself, is never taken for this one.
+        A frame longer than ``max_bytes`` is refused before it is read.
         """
         try:
             while True:
                 header = self._read(4, deadline)
                 (length,) = struct.unpack(">I", header)
-                if length > protocol.MAX_FRAME_BYTES:
-                    return CallResult("crash", message=f"it sent {length} bytes, more than any result may have")
-                message = protocol.decode(self._read(length, deadline))
+                if length > max_bytes:
+                    return CallResult("crash", message=f"it sent {length} bytes, more than any reply may have")
+                message = protocol.decode(self._read(length, deadline), max_bytes)
                 if not isinstance(message, dict):
                     return CallResult("crash", message="it sent a reply the grader does not understand")
                 if request_id is not None and message.get("kind") == "ended" and "id" not in message:

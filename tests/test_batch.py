@@ -311,16 +311,6 @@ def test_a_worker_process_dying_loses_no_other_submission(tmp_path, solution, mo
     assert "grading process died" in book["bob"]["errors"]
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the process limit applies only to the sandbox user, when the grader is root")
-def test_each_sandbox_of_a_pool_gets_its_share_of_the_sandbox_users_process_limit(tmp_path, solution):
-    classroom = tmp_path / "class"
-    classroom.mkdir()
-    (classroom / "alice.py").write_text(solution)
-    assert run_batch(classroom, HW, tmp_path / "out", workers=3) == 0
-    result = json.loads((tmp_path / "out" / "alice" / "result.json").read_text())
-    assert f"{3 * manifests.load(HW).limits.processes} processes" in result["protections"]["limits"]
-
-
 def test_a_student_chosen_name_never_becomes_a_spreadsheet_formula(tmp_path, solution):
     classroom = tmp_path / "class"
     classroom.mkdir()
