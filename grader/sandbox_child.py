@@ -194,8 +194,8 @@ def _set_limits(limits, protections, off, switching_user):
         limit(resource.RLIMIT_NPROC, int(limits["processes"]))
         protections["limits"] += f", {limits['processes']} processes"
     else:
-        off.append("processes: no limit on how many it starts (the limit is counted per user, and the grader "
-                   "is not root, so it cannot give the sandbox a user of its own)")
+        off.append("process limit: none (the kernel counts processes per user, and a grader that is not root "
+                   "cannot give the sandbox a user of its own)")
 
 
 def _prefer_as_victim():
