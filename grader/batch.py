@@ -251,10 +251,11 @@ def check_homework(manifest: manifests.Manifest) -> list[TestResult]:
     A bad marker, a test file that does not import, or points that do not add
     up raise :class:`UserError` here, before anyone is graded.
     """
-    from .grading import VISIBILITIES, _Unloadable, check_points, test_files
+    from .grading import VISIBILITIES, check_points, test_files
     from .harness import HarnessPlugin, run_tests
+    from .sandbox import Unavailable
 
-    plugin = HarnessPlugin(call=_Unloadable("no submission (checking the homework)"), functions=manifest.functions,
+    plugin = HarnessPlugin(sandbox=Unavailable("no submission (checking the homework)"), functions=manifest.functions,
                            tests_root=manifest.folder / "tests")  # fmt: skip
     tests = run_tests(plugin, test_files(manifest, VISIBILITIES))
     if plugin.grader_errors:

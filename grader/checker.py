@@ -16,14 +16,13 @@ from pathlib import Path
 
 from reference import tolerances
 
-from . import protocol
 from .errors import UserError
 from .files import render, write_atomic
 from .grading import test_files
 from .handout import build_module, checker_name
-from .harness import CallOutcome, HarnessPlugin, run_tests
+from .harness import HarnessPlugin, run_tests
 from .manifest import Manifest
-from .sandbox import Sandbox
+from .sandbox import CallResult, Sandbox, Status, protocol
 from .submission import read_submission
 
 
@@ -35,24 +34,25 @@ def record_visible_cases(manifest: Manifest, workdir: Path) -> list[dict]:
     cases: list[dict] = []
     failures: list[str] = []
 
-    with Sandbox(read_submission(solution), manifest.limits, module_name=manifest.id) as sandbox:
+    class Recording(Sandbox):
+        """The solution's sandbox, recording every call of the visible tests with its answer."""
 
-        def call(function: str, args: tuple, kwargs: dict) -> CallOutcome:
-            result = sandbox.call(function, *args, **kwargs)
-            if result.status != "ok":
-                return CallOutcome(result.status, message=result.message)
-            calls.setdefault(plugin.current.nodeid, []).append(
-                {"function": function, "args": protocol.to_plain(list(args)), "kwargs": protocol.to_plain(kwargs),
-                 "expected": protocol.to_plain(result.value)})  # fmt: skip
-            return CallOutcome("ok", result.value)
+        def call(self, function: str, *args, **kwargs) -> CallResult:
+            result = super().call(function, *args, **kwargs)
+            if result.status == Status.OK:
+                calls.setdefault(plugin.current.nodeid, []).append(
+                    {"function": function, "args": protocol.to_plain(list(args)), "kwargs": protocol.to_plain(kwargs),
+                     "expected": protocol.to_plain(result.value)})  # fmt: skip
+            return result
 
-        def observe(item, result) -> None:
-            if result.status != "passed":
-                failures.append(f"{result.name}: {result.message}")
-            cases.append({"name": result.name, "points": result.max_score, "functions": result.functions,
-                          "partial": "credit" in item.fixturenames, "calls": calls.get(item.nodeid, [])})  # fmt: skip
+    def observe(item, result) -> None:
+        if result.status != "passed":
+            failures.append(f"{result.name}: {result.message}")
+        cases.append({"name": result.name, "points": result.max_score, "functions": result.functions,
+                      "partial": "credit" in item.fixturenames, "calls": calls.get(item.nodeid, [])})  # fmt: skip
 
-        plugin = HarnessPlugin(call=call, functions=manifest.functions, tests_root=manifest.folder / "tests",
+    with Recording(read_submission(solution), manifest.limits, module_name=manifest.id) as sandbox:
+        plugin = HarnessPlugin(sandbox=sandbox, functions=manifest.functions, tests_root=manifest.folder / "tests",
                                observer=observe)  # fmt: skip
         run_tests(plugin, test_files(manifest, ["visible"]))
     if failures:

@@ -20,6 +20,7 @@ import numpy as np
 from reference import tolerances
 
 from . import diagnose
+from .sandbox.handles import Handle, type_of
 
 reveal_expected: contextvars.ContextVar[bool] = contextvars.ContextVar("reveal_expected", default=True)
 
@@ -130,6 +131,9 @@ def _kind(array: np.ndarray) -> str:
 def _type_name(value) -> str:
     if value is None:
         return "None (a missing return statement?)"
+    if isinstance(value, Handle):
+        return (f"a {type_of(value)} object, which cannot be graded as a value (it stays in the sandbox); "
+                "return numbers, numpy arrays, lists or dicts")  # fmt: skip
     if isinstance(value, np.ndarray):
         return f"an array of dtype {value.dtype}"
     return f"a {type(value).__name__}"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from . import manifest as manifests
 from .errors import UserError
-from .harness import CallOutcome, HarnessPlugin, run_tests
+from .harness import HarnessPlugin, run_tests
 from .results import GradingResult, TestResult
-from .sandbox import Sandbox
+from .sandbox import Sandbox, Unavailable
 from .submission import read_submission
 
 VISIBILITIES = ("visible", "hidden")
@@ -38,16 +38,6 @@ def check_points(manifest: manifests.Manifest, tests: list[TestResult]) -> None:
         raise UserError(f"{manifest.folder / 'manifest.toml'}: points do not add up: " + "; ".join(problems))
 
 
-class _Unloadable:
-    """Stands in for the sandbox when the submission could not be read: every call reports why."""
-
-    def __init__(self, message: str):
-        self.message = message
-
-    def __call__(self, function: str, args: tuple, kwargs: dict) -> CallOutcome:
-        return CallOutcome("error", message=self.message)
-
-
 def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use_namespaces: bool = True,
           limits: manifests.Limits | None = None) -> GradingResult:  # fmt: skip
     """Grade ``submission_path`` (a .py, an .ipynb or a folder holding one) against ``assignment``'s tests.
@@ -64,20 +54,19 @@ def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use
         submission = read_submission(Path(submission_path), assignment=manifest.id)
     except UserError as error:
         errors.append(str(error))
-        call = _Unloadable(f"the submission could not be read: {error}")
+        target = Unavailable(f"the submission could not be read: {error}")
     else:
         errors.extend(submission.warnings)
-        sandbox = Sandbox(submission, limits, module_name=manifest.id, use_namespaces=use_namespaces)
+        sandbox = Sandbox(submission, limits, module_name=manifest.id, use_namespaces=use_namespaces,
+                          remember_timeouts=True)  # fmt: skip
         report = sandbox.start()
         if report.fatal:
             errors.append(report.fatal)
-            call = _Unloadable(report.fatal)
         else:
             errors.extend(f"{e['label']}: {e['message']}" for e in report.errors)
-            call = _sandbox_call(sandbox)
+        target = Unavailable(report.fatal) if report.fatal else sandbox
     try:
-        plugin = HarnessPlugin(call=call, functions=manifest.functions, tests_root=manifest.folder / "tests",
-                               reset=sandbox.reset if sandbox is not None else None)  # fmt: skip
+        plugin = HarnessPlugin(sandbox=target, functions=manifest.functions, tests_root=manifest.folder / "tests")
         tests = run_tests(plugin, files)
     finally:
         if sandbox is not None:
@@ -102,22 +91,3 @@ def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use
         protections_off=sandbox.protections_off if sandbox else [],
         execution_time=time.monotonic() - started,
     )
-
-
-def _sandbox_call(sandbox: Sandbox):
-    """Calls into the sandbox; a function that ran out of time once is not run again.
-
-    An infinite loop would cost the full time limit in every later test of
-    the same function; its later tests time out at once instead.
-    """
-    timed_out: dict[str, str] = {}
-
-    def call(function: str, args: tuple, kwargs: dict) -> CallOutcome:
-        if function in timed_out:
-            return CallOutcome("timeout", message=f"{timed_out[function]} in an earlier test, so it was not run again")
-        result = sandbox.call(function, *args, **kwargs)
-        if result.status == "timeout":
-            timed_out[function] = result.message
-        return CallOutcome(result.status, result.value, result.message)
-
-    return call

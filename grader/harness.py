@@ -44,30 +44,18 @@ import pytest
 from . import compare
 from .errors import UserError
 from .results import TestResult
-
-CallHook = Callable[[str, tuple, dict], "CallOutcome"]
-
-
-@dataclass
-class CallOutcome:
-    status: str  # ok, error, timeout, crash
-    value: object = None
-    message: str = ""
-
-
-class StudentCodeFailed(Exception):
-    """A call into student code did not return a value; ends the test as error or timeout."""
-
-    def __init__(self, status: str, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
-
+from .sandbox import OperationFailed, Sandbox, Status, Unavailable, value_of
 
 class Student:
-    """``student.forward_pass(...)`` calls the submission's function in the sandbox."""
+    """``student.forward_pass(...)`` calls the submission's function in the sandbox.
 
-    def __init__(self, call: CallHook, allowed: tuple[str, ...]):
-        self._call, self._allowed = call, allowed
+    What comes back is plain data, or handles for objects that stay in the
+    sandbox (grader/sandbox/handles.py). A call that does not return raises
+    :class:`~grader.sandbox.OperationFailed`, which ends the test.
+    """
+
+    def __init__(self, sandbox: Sandbox | Unavailable, allowed: tuple[str, ...]):
+        self._sandbox, self._allowed = sandbox, allowed
 
     def __getattr__(self, function: str):
         if function.startswith("_"):
@@ -76,13 +64,7 @@ class Student:
             raise AttributeError(f"{function} is not a function of this homework's handout")
 
         def call(*args, **kwargs):
-            outcome = self._call(function, args, kwargs)
-            if outcome.status == "ok":
-                return outcome.value
-            if outcome.status == "error" and "NotImplementedError" in outcome.message:
-                raise StudentCodeFailed("failed", f"{function} is not implemented yet (it still raises NotImplementedError)")
-            status = "timeout" if outcome.status == "timeout" else "error"
-            raise StudentCodeFailed(status, outcome.message)
+            return value_of(self._sandbox.call(function, *args, **kwargs))
 
         call.__name__ = function
         return call
@@ -124,14 +106,13 @@ class _CaseInfo:
 class HarnessPlugin:
     """Collects the homework's tests, runs them against one submission, and keeps the results."""
 
-    call: CallHook
+    sandbox: Sandbox | Unavailable
+    """Where the submission runs; reset before each test case, so each gets a fresh copy of it as loaded."""
     functions: tuple[str, ...]
     tests_root: Path
     results: list[TestResult] = field(default_factory=list)
     grader_errors: list[str] = field(default_factory=list)
     authoring_errors: list[str] = field(default_factory=list)
-    reset: Callable[[], None] | None = None
-    """Called before each test case: gives it a fresh copy of the loaded submission."""
     observer: Callable[[pytest.Item, TestResult], None] | None = None
     """Called with each test case and its result (the build records visible cases through it)."""
     current: pytest.Item | None = None
@@ -176,7 +157,7 @@ class HarnessPlugin:
     # ----- fixtures -----------------------------------------------------------------
     @pytest.fixture
     def student(self):
-        return Student(self.call, self.functions)
+        return Student(self.sandbox, self.functions)
 
     @pytest.fixture
     def credit(self, request):
@@ -193,8 +174,7 @@ class HarnessPlugin:
     # ----- running ------------------------------------------------------------------
     def pytest_runtest_setup(self, item):
         self.current = item
-        if self.reset is not None:
-            self.reset()
+        self.sandbox.reset()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
@@ -225,8 +205,8 @@ class HarnessPlugin:
             result.score = result.max_score
             return result
         prefix = f"{info.functions[0]}: "
-        if isinstance(error, StudentCodeFailed):
-            result.status, result.message = error.status, error.message
+        if isinstance(error, OperationFailed):
+            result.status, result.message = _student_failure(error)
         elif isinstance(error, compare.WrongType):
             result.status, result.message = "error", str(error)
         elif isinstance(error, compare.Mismatch):
@@ -245,6 +225,16 @@ class HarnessPlugin:
         if not result.message.startswith(info.functions[0]):
             result.message = prefix + result.message
         return result
+
+
+def _student_failure(error: OperationFailed) -> tuple[str, str]:
+    """A test's (status, message) when student code did not return: a blank still to fill is a plain failure."""
+    if error.status == Status.TIMEOUT:
+        return "timeout", error.message
+    what, raised, rest = error.message.partition(" raised NotImplementedError")
+    if raised:
+        return "failed", f"{what} is not implemented yet (it still raises NotImplementedError)"
+    return "error", error.message
 
 
 def _forget_test_modules(tests_root: Path) -> None:

@@ -278,7 +278,7 @@ def test_the_zip_has_gradescopes_layout(autograder_zip):
         assert json.loads(archive.read("source/grader_config.json")) == {"assignment": HW}
         names = set(infos)
     for needed in ("source/assignments/hw1_backprop/manifest.toml", "source/reference/backprop.py",
-                   "source/grader/gradescope.py", "source/grader/sandbox_child.py", "source/pyproject.toml",
+                   "source/grader/gradescope.py", "source/grader/sandbox/child.py", "source/pyproject.toml",
                    "source/README.md", "source/assignments/hw1_backprop/tests/hidden/test_random_networks.py"):  # fmt: skip
         assert needed in names, needed
     assert not any(n.startswith("source/tests/") or "__pycache__" in n or n.endswith(".pyc") for n in names)

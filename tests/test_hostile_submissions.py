@@ -217,7 +217,7 @@ FORGE = textwrap.dedent("""
 
     def _send_as_the_sandbox(variable, message):
         frame = _sys._getframe()
-        while frame is not None and variable not in frame.f_locals:
+        while frame is not None and not {variable, "reply_fd"} <= set(frame.f_locals):
             frame = frame.f_back
         request, reply_fd = frame.f_locals[variable], frame.f_locals["reply_fd"]
         body = _json.dumps({**message, "id": request["id"]}).encode()

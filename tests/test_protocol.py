@@ -9,8 +9,8 @@ import struct
 import numpy as np
 import pytest
 
-from grader import protocol
-from grader.protocol import NotPlainData, ProtocolError
+from grader.sandbox import protocol
+from grader.sandbox.protocol import NotPlainData, ProtocolError
 
 
 def round_trip(value):

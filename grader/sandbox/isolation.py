@@ -1,50 +1,33 @@
-"""The sandboxed process that runs student code (started by grader.sandbox).
+"""Isolation of the sandbox's child process, applied before any student code runs.
 
-Runs as ``python -I -S -B sandbox_child.py CONFIG_FD``. It loads only the
-standard library, numpy and grader/protocol.py (by path), never the
-reference, the tests or any other part of the grader. In order, it:
+Loaded by grader/sandbox/child.py by path (the standard library only): this
+module never imports the grader, the reference or the tests. :func:`isolate`
+applies every protection the operating system allows, in this order:
 
-1. reads its configuration from CONFIG_FD (a JSON object);
-2. isolates itself as far as the operating system allows: a private network
-   namespace (no network), a private mount namespace whose root is a fresh
-   tmpfs holding only the scratch directory and read-only system and Python
-   directories (so the reference, the tests and the homework folders do not
-   exist), a private process namespace (see :func:`_enter_namespaces`),
-   resource limits, then the unprivileged user; what held and what did not is
-   reported back at once, in a frame written before any student code runs
-   (so student code cannot forge it);
-3. receives the submission's chunks (the module, or the notebook's code
-   cells) and executes them one after another in one module namespace,
-   recording each chunk's error and going on;
-4. answers calls: a function name with plain-data arguments in, a plain-data
-   result or an error out. Calls are answered by a fork of the loaded
-   process, and the grader asks for a fresh fork before every test, so no
-   test sees what student code kept in memory from another (a cache of an
-   earlier test's inputs, a counter); when a fork crashes, the next one
-   starts at once, without loading the submission again. Every reply echoes its request's ``id`` (a random
-   nonce): student code can write frames to the reply pipe itself, but cannot
-   know the nonce of a later call, so the grader drops such frames instead of
-   taking them for that call's answer.
+1. private network and mount namespaces (and a user namespace for a grader
+   that is not root), and a private PID namespace (see :func:`_enter_namespaces`);
+2. a fresh tmpfs as the root file system holding only the scratch directory
+   and read-only system and Python directories, so the reference, the tests
+   and the homework folders do not exist (:func:`_change_root`);
+3. resource limits: CPU time, address space, file size, no core files, and
+   the number of processes when the sandbox has a user of its own;
+4. the sandbox's own user id (a grader running as root gives it one; see
+   grader/sandbox/users.py), or dropped capabilities in a user namespace.
+
+It returns what held and what did not, which the child reports to the
+grader before it reads the submission.
 """
 
 import ctypes
 import ctypes.util
-import functools
-import io
-import json
 import os
 import resource
 import signal
-import sys
-import traceback
-import types
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-GRADER_GONE = 3  # a server's exit status when the grader closed the channel: the sandbox ends
-CPU_EXHAUSTED = 128 + signal.SIGXCPU  # the exit status that says "out of CPU time" (as a shell reports SIGXCPU)
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(os.uname().machine)
@@ -87,7 +70,7 @@ def _enter_namespaces(config, protections, off, as_root):
     code, and when it dies the kernel kills every process left in the
     namespace, even one the student detached with fork + setsid. Without it
     such a process would outlive the sandbox until the grader kills it by its
-    user id (sandbox_user.py). This process only waits and passes the
+    user id (users.py). This process only waits and passes the
     child's end on to the grader, so the grader's kill of the process group
     (or the grader's own death) ends everything.
     """
@@ -247,156 +230,3 @@ def isolate(config):
     if "user" not in protections:
         off.append("user: student code runs as the grader's own user" + ("" if as_root else " (not root)"))
     return protections, off
-
-
-class BoundedOutput(io.TextIOBase):
-    """stdout/stderr for student code: the output file keeps its first ``limit`` bytes; the rest is counted.
-
-    Every fork of the sandbox writes to the same file, so the room left is
-    read from the file's size, not from this process's own count.
-    """
-
-    def __init__(self, fd, limit):
-        self.fd, self.limit, self.written = fd, limit, 0
-
-    def writable(self):
-        return True
-
-    def write(self, text):
-        data = str(text).encode("utf-8", "replace")
-        room = self.limit - os.fstat(self.fd).st_size
-        if room > 0:
-            os.write(self.fd, data[:room])
-        self.written += len(data)
-        return len(text)
-
-    def flush(self):
-        pass
-
-
-def describe(error, chunk_labels):
-    """"ValueError: bad shape (cell 4, line 7, in forward_pass)": the innermost frame in student code."""
-    where = ""
-    for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        if frame.filename in chunk_labels:
-            where = f" ({frame.filename}, line {frame.lineno}, in {frame.name})"
-            break
-    if isinstance(error, SyntaxError) and error.filename in chunk_labels:
-        where = f" ({error.filename}, line {error.lineno})"
-        return f"SyntaxError: {error.msg}{where}"
-    text = str(error)
-    return f"{type(error).__name__}{': ' + text if text else ''}{where}"
-
-
-def main():
-    config_fd = int(sys.argv[1])
-    with os.fdopen(config_fd, "r") as f:
-        config = json.load(f)
-    sys.path[:0] = config["python_paths"]
-    import numpy  # noqa: F401  (loaded before isolation, as student code will need it)
-
-    sys.path.insert(0, config["grader_dir"])
-    import protocol
-
-    sys.path.remove(config["grader_dir"])
-    request_fd, reply_fd = config["request_fd"], config["reply_fd"]
-    protections, off = isolate(config)
-    # Process 1 of a PID namespace ignores signals it has no handler for, SIGXCPU included.
-    signal.signal(signal.SIGXCPU, lambda *_: os._exit(CPU_EXHAUSTED))
-    os.environ.clear()
-    os.environ.update(config["environment"])
-    protocol.write_message(reply_fd, {"kind": "isolated", "protections": protections, "off": off})
-
-    limit = int(config["limits"]["output_bytes"])
-    stdout, stderr = BoundedOutput(1, limit), BoundedOutput(2, limit)
-    sys.stdout = sys.__stdout__ = stdout
-    sys.stderr = sys.__stderr__ = stderr
-
-    def printed():
-        """Bytes the student code tried to print, kept or not (the grader sees only what was kept)."""
-        return stdout.written + stderr.written
-    sys.stdin = sys.__stdin__ = io.StringIO()
-
-    module = types.ModuleType(config["module_name"])
-    module.__file__ = os.path.join(os.getcwd(), config["file_name"])
-    sys.modules[config["module_name"]] = module
-    load_request = protocol.read_message(request_fd)
-    chunks = load_request["chunks"]
-    labels = {chunk["label"] for chunk in chunks}
-    load_errors = []
-    for chunk in chunks:
-        try:
-            code = compile(chunk["source"], chunk["label"], "exec", dont_inherit=True)
-            exec(code, module.__dict__)
-        except BaseException as error:  # SystemExit and KeyboardInterrupt too: the chunk failed, go on
-            load_errors.append({"label": chunk["label"], "message": describe(error, labels)})
-    defined = sorted(name for name, value in vars(module).items() if callable(value) and not name.startswith("__"))
-    report = protocol.load_report(load_errors, defined)
-    protocol.write_message(reply_fd, {"id": load_request["id"], "kind": "ready", **report, "printed": printed()})
-
-    serve = functools.partial(_serve, protocol, module, labels, request_fd, reply_fd, printed)
-    while True:  # a fork server: every test gets a fresh copy of the submission as loaded
-        server = os.fork()
-        if server == 0:
-            serve()
-        status = _wait(server)
-        if os.getpid() == 1:  # process 1 of our own PID namespace: end whatever the server left running
-            _kill_the_rest()
-        code = os.waitstatus_to_exitcode(status)
-        if code == GRADER_GONE:
-            return
-        protocol.write_message(reply_fd, {"kind": "ended", "exit": code, "printed": printed()})
-
-
-def _serve(protocol, module, labels, request_fd, reply_fd, printed):
-    """Answer calls on this copy of the submission until the grader asks for a fresh one; never returns."""
-    while True:
-        try:
-            request = protocol.read_message(request_fd)
-        except EOFError:
-            os._exit(GRADER_GONE)
-        if request.get("kind") == "reset":
-            os._exit(0)
-        function = getattr(module, request["function"], None)
-        if not callable(function):
-            reply = {"kind": "missing"}
-        else:
-            try:
-                value = function(*request["args"], **request["kwargs"])
-                reply = {"kind": "result", "value": protocol.to_plain(value)}
-            except protocol.NotPlainData as error:
-                reply = {"kind": "unsendable", "message": str(error)}
-            except BaseException as error:
-                reply = {"kind": "error", "type": type(error).__name__, "message": describe(error, labels)}
-        reply["id"], reply["printed"] = request["id"], printed()
-        try:
-            protocol.write_message(reply_fd, reply)
-        except protocol.NotPlainData as error:  # too large to send
-            protocol.write_message(reply_fd, {"id": request["id"], "kind": "unsendable", "message": str(error)})
-
-
-def _wait(pid):
-    while True:
-        try:
-            return os.waitpid(pid, 0)[1]
-        except InterruptedError:
-            continue
-
-
-def _kill_the_rest():
-    """Kill every other process of this PID namespace (what a test started in the background) and reap it."""
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    while True:
-        try:
-            if os.waitpid(-1, 0)[0] == 0:
-                return
-        except ChildProcessError:
-            return
-        except InterruptedError:
-            continue
-
-if __name__ == "__main__":
-    main()

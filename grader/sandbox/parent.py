@@ -1,0 +1,507 @@
+"""The grader's side of the sandbox: student code runs in a child process with limits, never here.
+
+:class:`Sandbox` starts ``grader/sandbox/child.py`` with a scrubbed
+environment, hands it the submission's chunks, and sends it requests: call a
+function on plain data (:meth:`Sandbox.call`), or any operation on objects
+kept in the child behind handles (:meth:`Sandbox.request`, used by
+grader/sandbox/handles.py), each with a wall-clock limit. A request that
+times out, crashes the child or returns something that cannot be sent
+becomes a :class:`~grader.sandbox.calls.CallResult` with a clear message;
+after a timeout the child is killed (its whole process group) and a fresh one
+is started for the next request.
+
+The child isolates itself (see isolation.py): a private network and mount
+namespace where the OS allows one, a tmpfs root holding only its scratch
+directory and read-only system and Python directories, resource limits, a user id of
+its own when the grader runs as root (see users.py: limits the kernel
+counts per user are then this sandbox's alone), and a private PID namespace
+so no process it starts outlives :meth:`Sandbox.close`. What held is reported
+in :attr:`Sandbox.protections`; what did not in :attr:`Sandbox.protections_off`.
+
+The child is a fork server: calls are answered by a fork of the loaded
+process, and :meth:`Sandbox.reset` (the harness calls it before every test)
+replaces that fork by a fresh one, so every test sees the submission as it
+was after loading, whatever earlier tests did to its memory; a fork that
+crashes is replaced at once, without loading again.
+
+Nothing the child sends is trusted beyond being plain data: every request
+carries a random ``id`` its reply must echo, and frames with another id
+(written by student code to the reply pipe, or left over from an earlier
+call) are dropped, so no frame can pass for the answer of a later call. The
+report of protections is written by the child before any student code runs.
+
+Without a PID namespace (``protections_off`` says so), a process the student
+detaches with fork + setsid outlives its process group; it is killed by its
+user id when the sandbox closes (as root), or lives until its CPU limit ends
+it (as an ordinary user). Student code can always answer its *own* call
+however it likes; that is the point of comparing in the grader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import select
+import shutil
+import signal
+import site
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..manifest import Limits
+from ..paths import PROJECT_ROOT
+from . import protocol, users
+from .calls import CallResult, OperationFailed, Status, TestMistake
+from .handles import Handle, reference_to
+from .protocol import Kind
+
+if TYPE_CHECKING:
+    from ..submission import Submission
+
+CHILD_SCRIPT = Path(__file__).with_name("child.py")
+SYSTEM_PATHS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache",
+                "/etc/localtime", "/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"]  # fmt: skip
+# Variables the child may see: numpy threads pinned to one, and the OpenBLAS
+# core settings some processors need for correct results.
+PASSED_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# The project's own packages and folders: never visible in the child, even
+# where an installed copy sits inside a directory the child sees read-only.
+PROJECT_NAMES = ("reference", "grader", "assignments", "tests")
+
+# A fork server needs milliseconds to replace its fork; far more means something is wrong.
+RESET_SECONDS = 5.0
+
+
+@dataclass
+class LoadReport:
+    errors: list[dict] = field(default_factory=list)
+    defined: list[str] = field(default_factory=list)
+    fatal: str = ""
+
+
+def _python_paths() -> list[str]:
+    """Directories the child needs on sys.path: the standard library's and numpy's."""
+    paths = [sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib"),
+             os.path.join(sysconfig.get_path("platstdlib"), "lib-dynload"),
+             str(Path(np.__file__).resolve().parent.parent)]  # fmt: skip
+    return list(dict.fromkeys(p for p in paths if p and os.path.isdir(p)))
+
+
+def _read_only_paths() -> list[str]:
+    """What the child's root shows, read-only: system directories, Python's prefixes, numpy."""
+    paths = SYSTEM_PATHS + [sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parent)] + _python_paths()
+    kept: list[str] = []
+    for path in sorted(set(paths), key=len):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _hidden_paths(read_only: list[str]) -> list[str]:
+    """Copies of the project under a read-only path (e.g. a non-editable install in site-packages)."""
+    sites = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib"), *site.getsitepackages()}
+    candidates = [str(PROJECT_ROOT)] + [os.path.join(d, name) for d in sites if d for name in PROJECT_NAMES]
+    return [path for path in candidates if os.path.isdir(path)
+            and any(path == k or path.startswith(k.rstrip("/") + "/") for k in read_only)]  # fmt: skip
+
+
+class _Ended(Exception):
+    """The fork serving a request ended (the child starts a fresh one): its exit status."""
+
+    def __init__(self, code: int):
+        self.code = code
+
+
+class _Failed(Exception):
+    """No usable reply: the child went silent (timeout), closed the pipe, or sent what is not plain data."""
+
+    def __init__(self, status: Status, message: str = ""):
+        self.status, self.message = status, message
+
+
+class Sandbox:
+    """One submission, loaded in a child process, answering requests.
+
+    ``remember_timeouts``: an operation that ran out of time once is not run
+    again (its later uses time out at once), so an infinite loop costs its
+    time limit once per grading, not once per test.
+    """
+
+    def __init__(self, submission: Submission, limits: Limits, module_name: str = "submission",
+                 use_namespaces: bool = True, remember_timeouts: bool = False):  # fmt: skip
+        self.submission = submission
+        self.limits = limits
+        self.module_name = module_name
+        self.use_namespaces = use_namespaces
+        self.remember_timeouts = remember_timeouts
+        self.protections: dict[str, str] = {}
+        self.protections_off: list[str] = []
+        self.load_report: LoadReport | None = None
+        self.output = b""
+        self.output_bytes = 0  # printed, kept or not
+        self.output_truncated = False
+        self._printed = 0  # what the current child says it was asked to print
+        self._process: subprocess.Popen | None = None
+        self._workdir: Path | None = None
+        self._user: users.SandboxUser | None = None  # its own user id while it lives (root only)
+        self._timed_out: dict[str, str] = {}
+        # Handles: which test (reset) and which fork of the child they belong to, the methods of
+        # each type the current fork has described, and the handles dropped since the last request.
+        self._test, self._fork = 0, 0
+        self._methods: dict[str, frozenset[str]] = {}
+        self._released: list[str] = []
+
+    # ----- life cycle ---------------------------------------------------------------
+    def __enter__(self) -> "Sandbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> LoadReport:
+        """Start a child and load the submission into it."""
+        self._kill()
+        self._remove_workdir()
+        self._new_fork()
+        scratch, file_name = self._prepare_workdir()
+        self._spawn(scratch, file_name)
+        deadline = time.monotonic() + self.limits.load_seconds
+        try:
+            # The first frame, written before any student code ran: what isolation held.
+            isolated = self._receive(deadline, None, Kind.ISOLATED, protocol.MAX_REPORT_BYTES)
+            self.protections = {protocol.short_text(k): protocol.short_text(v)
+                                for k, v in _dict(isolated.get("protections")).items()}  # fmt: skip
+            self.protections_off = [protocol.short_text(v) for v in _list(isolated.get("off"))]
+            chunks = [{"label": c.label, "source": c.source} for c in self.submission.chunks]
+            request_id = self._send({"kind": Kind.LOAD, "chunks": chunks})
+            ready = self._receive(deadline, request_id, Kind.READY, protocol.MAX_REPORT_BYTES)
+        except (_Failed, _Ended, OSError) as failure:
+            self.load_report = LoadReport(fatal=f"the submission {self._load_failure(failure)}")
+            self._kill()
+            return self.load_report
+        report = protocol.load_report(ready.get("errors"), ready.get("defined"))
+        self.load_report = LoadReport(errors=report["errors"], defined=report["defined"])
+        return self.load_report
+
+    def _load_failure(self, failure: Exception) -> str:
+        if isinstance(failure, _Failed) and failure.status == Status.TIMEOUT:
+            return (f"did not finish loading within {self.limits.load_seconds:g} s "
+                    "(an infinite loop or a long computation at the top level?)")  # fmt: skip
+        detail = failure.message if isinstance(failure, _Failed) else "the process ended"
+        return f"stopped while loading: {detail or 'the process ended'}"
+
+    def _prepare_workdir(self) -> tuple[Path, str]:
+        """A fresh work folder: the submission in ``scratch/``, owned by the sandbox's own user when root."""
+        self._workdir = Path(tempfile.mkdtemp(prefix="nn-grader-"))
+        scratch, root_dir = self._workdir / "scratch", self._workdir / "root"
+        scratch.mkdir()
+        root_dir.mkdir()
+        file_name = self.submission.path.name if self.submission.kind == "module" else f"{self.module_name}.py"
+        (scratch / file_name).write_text("\n".join(c.source for c in self.submission.chunks), encoding="utf-8")
+        if os.getuid() == 0 and self._user is None:
+            self._user = users.acquire()
+        if self._user is not None:
+            os.chmod(self._workdir, 0o711)
+            os.chmod(scratch, 0o700)  # no other sandbox's user may read this submission
+            for path in (scratch, scratch / file_name):
+                os.chown(path, self._user.uid, self._user.gid)
+        self._output_file = open(self._workdir / "output", "w+b")
+        self._printed = 0
+        return scratch, file_name
+
+    def _spawn(self, scratch: Path, file_name: str) -> None:
+        """Start the child with its configuration on a pipe of its own."""
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        config_read, config_write = os.pipe()
+        read_only = _read_only_paths()
+        config = {
+            "request_fd": request_read, "reply_fd": reply_write,
+            "scratch": str(scratch), "root_dir": str(self._workdir / "root"),
+            "read_only_paths": read_only, "hidden_paths": _hidden_paths(read_only), "python_paths": _python_paths(),
+            "use_namespaces": self.use_namespaces,
+            "user": (self._user.uid, self._user.gid) if self._user else None,
+            "module_name": self.module_name, "file_name": file_name,
+            "limits": {"cpu_seconds": self.limits.cpu_seconds, "memory_mb": self.limits.memory_mb,
+                       "processes": self.limits.processes, "output_bytes": self.limits.output_kb * 1024,
+                       "file_bytes": max(16 * 2**20, 4 * self.limits.output_kb * 1024)},
+            "environment": self._environment(),
+        }  # fmt: skip
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-B", str(CHILD_SCRIPT), str(config_read)],
+                stdin=subprocess.DEVNULL, stdout=self._output_file, stderr=subprocess.STDOUT,
+                pass_fds=(request_read, reply_write, config_read), env=self._environment(),
+                cwd=str(scratch), start_new_session=True, close_fds=True,
+            )  # fmt: skip
+        finally:
+            for fd in (request_read, reply_write, config_read):
+                os.close(fd)
+        with os.fdopen(config_write, "w") as f:
+            json.dump(config, f)
+        self._requests, self._replies = request_write, reply_read
+
+    def close(self) -> None:
+        self._kill()
+        self._remove_workdir()
+        if self._user is not None:
+            self._user.release()
+            self._user = None
+
+    def reset(self) -> None:
+        """Make the next requests run in a fresh copy of the submission as it was after loading.
+
+        The child is a fork server: the copy that answered the previous test
+        exits, and a new fork of the loaded process takes its place, so no
+        test sees what student code kept in memory from another, and the
+        previous test's handles are gone. Files written to the scratch
+        directory stay. If anything goes wrong the child is killed, and the
+        next request starts a new one.
+        """
+        self._test += 1
+        self._new_fork()
+        if not self.alive:
+            return
+        try:
+            self._send({"kind": Kind.RESET})
+            self._receive(time.monotonic() + RESET_SECONDS, None, Kind.ENDED)
+        except (OSError, _Failed, _Ended):
+            self._kill()
+
+    def _new_fork(self) -> None:
+        """Handles of the fork that served so far are gone with it."""
+        self._fork += 1
+        self._methods = {}
+        self._released = []
+
+    def _remove_workdir(self) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def _environment(self) -> dict[str, str]:
+        env = {"PATH": "/usr/bin:/bin", "HOME": "/scratch", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+        env.update({k: os.environ[k] for k in PASSED_VARIABLES if k in os.environ})
+        return env
+
+    def _kill(self) -> None:
+        """Kill the child and everything it started, then keep what it printed."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        process.wait()
+        self._wait_for_end_of_namespace()
+        if self._user is not None and "processes" not in self.protections:
+            self._user.kill_processes()  # what it detached: no PID namespace ends it for us
+        for fd in (self._requests, self._replies):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._collect_output()
+
+    def _wait_for_end_of_namespace(self, seconds: float = 2.0) -> None:
+        """Wait (briefly) until no process holds the reply pipe: the namespace's processes are gone.
+
+        The process we waited for is only the one outside the PID namespace;
+        the kernel kills the ones inside as it dies, a moment later.
+        """
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                if select.select([self._replies], [], [], left)[0] and not os.read(self._replies, 1 << 20):
+                    return
+            except OSError:
+                return
+
+    def _collect_output(self) -> None:
+        self._output_file.flush()
+        size = os.fstat(self._output_file.fileno()).st_size
+        self._output_file.seek(0)
+        room = max(0, self.limits.output_kb * 1024 - len(self.output))
+        self.output += self._output_file.read(room)
+        self.output_bytes += max(size, self._printed)
+        self.output_truncated |= max(size, self._printed) >= self.limits.output_kb * 1024
+        self._output_file.close()
+
+    # ----- requests -----------------------------------------------------------------
+    def call(self, function: str, *args, **kwargs) -> CallResult:
+        """Call the submission's ``function(*args, **kwargs)``; restart the child first if it died."""
+        return self.request("function", name=function, args=args, kwargs=kwargs, what=function)
+
+    def request(self, op: str, *, target: Handle | None = None, name: str | None = None, args=(), kwargs=None,
+                what: str) -> CallResult:  # fmt: skip
+        """One operation in the child (see child.py's ``_answer``); ``what`` names it in messages.
+
+        op: ``function`` (the submission's ``name``), ``method`` (``target.name(...)``),
+        ``attribute`` (``target.name``), ``operator`` (``operator.<name>(*args)``), ``call`` (``target(...)``).
+        """
+        if self.remember_timeouts and what in self._timed_out:
+            return CallResult(Status.TIMEOUT, message=f"{self._timed_out[what]} in an earlier test, so it was not run again")
+        if not self.alive:
+            report = self.start()
+            if report.fatal:
+                return CallResult(Status.ERROR, message=report.fatal)
+        test, fork = self._test, self._fork
+        try:
+            message = protocol.to_plain({"kind": Kind.CALL, "op": op, "name": name, "args": list(args),
+                                         "kwargs": dict(kwargs or {}), "free": self._released,
+                                         "target": target}, on_object=lambda h: self._reference(h, test, fork))  # fmt: skip
+        except OperationFailed as failure:
+            return CallResult(failure.status, message=failure.message)
+        except protocol.NotPlainData as error:
+            raise TestMistake(f"{what}: an argument that is not plain data ({error})") from None
+        self._released = []
+        try:
+            request_id = self._send(message)
+            reply = self._receive(time.monotonic() + self.limits.call_seconds, request_id)
+        except OSError:
+            return self._died(f"running {what}")
+        except _Ended as ended:  # the fork serving this request died; the child has started a fresh one
+            self._new_fork()
+            return CallResult(Status.CRASH, message=f"the submission's process stopped while running {what}: "
+                                                    f"{self._how_it_ended(ended.code)}")  # fmt: skip
+        except _Failed as failure:
+            if failure.status == Status.TIMEOUT:
+                return self._timed_out_on(what)
+            return self._died(f"running {what}", failure.message)
+        return self._result_of(reply, op, what)
+
+    def _reference(self, handle, test: int, fork: int) -> dict:
+        handle_id = reference_to(handle, self, test, fork)
+        if handle._fork != fork:
+            raise OperationFailed(Status.CRASH, f"a {handle._type} from earlier in this test is gone: the "
+                                                "submission's process stopped since it was made")  # fmt: skip
+        return protocol.handle_reference(handle_id)
+
+    def _result_of(self, reply: dict, op: str, what: str) -> CallResult:
+        kind = reply.get("kind")
+        if kind == Kind.RESULT:
+            self._methods.update({protocol.short_text(k): frozenset(_list(v)) for k, v in _dict(reply.get("types")).items()})
+            return CallResult(Status.OK, reply.get("value"))
+        if kind == Kind.MISSING:
+            missing = (f"the submission defines no function {what} (was it renamed, or did its cell fail?)" if op == "function"
+                       else f"{what} does not exist (was it renamed?)")  # fmt: skip
+            return CallResult(Status.ERROR, message=missing)
+        detail = protocol.short_text(reply.get("message", ""))
+        if kind == Kind.UNSENDABLE:
+            return CallResult(Status.ERROR, message=f"{what} returned {detail}, which cannot be graded; "
+                                                    "return numbers, numpy arrays, lists or dicts")  # fmt: skip
+        if kind == Kind.BAD_HANDLE:
+            return CallResult(Status.ERROR, message=f"{what}: the submission's process lost an object it kept ({detail})")
+        if kind == Kind.ERROR:
+            return CallResult(Status.ERROR, message=f"{what} raised {detail}")
+        return self._died(f"running {what}", "it sent a reply the grader does not understand")
+
+    def _timed_out_on(self, what: str) -> CallResult:
+        self._kill()
+        message = f"{what} did not return within {self.limits.call_seconds:g} s (an infinite loop?); it was stopped"
+        if self.remember_timeouts:
+            self._timed_out[what] = message
+        return CallResult(Status.TIMEOUT, message=message)
+
+    def methods_of(self, type_name: str) -> frozenset[str]:
+        """The method names of a type of the current fork's objects (sent by the child with its first handle)."""
+        return self._methods.get(type_name, frozenset())
+
+    def release_handle(self, handle_id: str, fork: int) -> None:
+        """A handle the grader dropped: the child forgets its object with the next request."""
+        if fork == self._fork:
+            self._released.append(handle_id)
+
+    def _died(self, doing: str, detail: str = "") -> CallResult:
+        code = None
+        if self._process is not None:
+            try:
+                code = self._process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill()
+        how = (detail or "the process ended") if code is None else self._how_it_ended(code)
+        return CallResult(Status.CRASH, message=f"the submission's process stopped while {doing}: {how}")
+
+    def _how_it_ended(self, code: int) -> str:
+        """An exit status (negative: the signal) in the student's terms."""
+        if code == protocol.EXIT_CPU_EXHAUSTED:
+            code = -signal.SIGXCPU
+        if code < 0:
+            try:
+                signal_name = signal.Signals(-code).name
+            except ValueError:
+                signal_name = f"signal {-code}"
+            return {"SIGXCPU": f"it used more than {self.limits.cpu_seconds} s of CPU time",
+                    "SIGKILL": "it was killed (out of memory?)", "SIGSEGV": "it crashed (segmentation fault)",
+                    }.get(signal_name, f"it was stopped by {signal_name}")  # fmt: skip
+        return f"the process exited with status {code} (os._exit or sys.exit in a child process?)"
+
+    # ----- the channel --------------------------------------------------------------
+    def _send(self, message: dict) -> str:
+        """Send ``message`` tagged with a fresh random id; returns the id its reply must echo."""
+        request_id = secrets.token_hex(16)
+        protocol.write_message(self._requests, {**message, "id": request_id})
+        return request_id
+
+    def _receive(self, deadline: float, request_id: str | None, kind: Kind | None = None,
+                 max_bytes: int = protocol.MAX_FRAME_BYTES) -> dict:  # fmt: skip
+        """The reply to ``request_id`` (or, with None, the next frame, which must be of ``kind``).
+
+        Frames with another id are dropped: a stale answer to an earlier request,
+        or one student code wrote to the pipe itself, is never taken for this one.
+        A frame longer than ``max_bytes`` is refused before it is read. Raises
+        :class:`_Ended` when the serving fork ended, :class:`_Failed` otherwise.
+        """
+        make_handle = lambda handle_id, type_name: Handle(self, handle_id, type_name, self._test, self._fork)  # noqa: E731
+        try:
+            while True:
+                message = protocol.read_message(self._replies, deadline=deadline, max_bytes=max_bytes,
+                                                on_handle=make_handle)  # fmt: skip
+                if not isinstance(message, dict):
+                    raise _Failed(Status.CRASH, "it sent a reply the grader does not understand")
+                if type(message.get("printed")) is int and (request_id is None or message.get("id") == request_id
+                                                           or message.get("kind") == Kind.ENDED):  # fmt: skip
+                    self._printed = max(self._printed, message["printed"])
+                if request_id is not None and message.get("kind") == Kind.ENDED and "id" not in message:
+                    code = message.get("exit")
+                    raise _Ended(code if type(code) is int else -signal.SIGKILL)
+                if request_id is None:  # the report of isolation, or the end of a fork, comes first
+                    if message.get("kind") != kind:
+                        raise _Failed(Status.CRASH, "it sent a reply the grader does not understand")
+                    return message
+                if message.get("id") == request_id and (kind is None or message.get("kind") == kind):
+                    return message
+        except TimeoutError:
+            raise _Failed(Status.TIMEOUT) from None
+        except EOFError:
+            raise _Failed(Status.CRASH, "the process ended") from None
+        except protocol.FrameTooLong as error:
+            raise _Failed(Status.CRASH, f"it sent {error.length} bytes, more than any reply may have") from None
+        except protocol.ProtocolError as error:
+            raise _Failed(Status.CRASH, f"it sent something that is not plain data ({error})") from None
+
+
+def _dict(value) -> dict:
+    return value if type(value) is dict else {}
+
+
+def _list(value) -> list:
+    return value if type(value) is list else []
