@@ -44,7 +44,6 @@ OPERATORS = {name: getattr(operator, name) for name in (
     "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "neg", "pos", "abs",
     "getitem", "lt", "le", "gt", "ge", "eq", "ne")}  # fmt: skip
 OPERATORS["len"] = len
-MAX_HANDLES = 100_000  # objects one fork keeps for the grader at once
 MAX_METHOD_NAMES = 500
 
 
@@ -92,10 +91,6 @@ class UnknownHandle(Exception):
     """A request named a handle this fork does not hold."""
 
 
-class TooManyHandles(Exception):
-    """The grader asked this fork to keep more objects than MAX_HANDLES."""
-
-
 class _Reference:
     """A handle as it arrives in a request, before it is looked up."""
 
@@ -108,14 +103,12 @@ class _Reference:
 class Handles:
     """This fork's objects that the grader names by handle: unguessable ids, dropped with the fork."""
 
-    def __init__(self, protocol):
-        self.protocol = protocol
+    def __init__(self, protocol, limit):
+        self.protocol, self.limit = protocol, limit
         self.objects = {}
         self.described = {}  # type name -> its method names, sent to the grader once per fork
 
     def keep(self, value) -> dict:
-        if len(self.objects) >= MAX_HANDLES:
-            raise TooManyHandles(f"more than {MAX_HANDLES} objects kept for the grader at once")
         handle_id = secrets.token_hex(12)
         self.objects[handle_id] = value
         name = type(value).__name__
@@ -224,7 +217,8 @@ def main():
     module.__file__ = os.path.join(os.getcwd(), config["file_name"])
     sys.modules[config["module_name"]] = module
     labels = _load(protocol, module, request_fd, reply_fd, printed)
-    serve = functools.partial(_serve, protocol, module, labels, request_fd, reply_fd, printed)
+    handle_limit = int(config["limits"]["handles"])
+    serve = functools.partial(_serve, protocol, module, labels, request_fd, reply_fd, printed, handle_limit)
     while True:  # a fork server: every test gets a fresh copy of the submission as loaded
         server = os.fork()
         if server == 0:
@@ -257,9 +251,9 @@ def _load(protocol, module, request_fd, reply_fd, printed):
     return labels
 
 
-def _serve(protocol, module, labels, request_fd, reply_fd, printed):
+def _serve(protocol, module, labels, request_fd, reply_fd, printed, handle_limit):
     """Answer requests on this copy of the submission until the grader asks for a fresh one; never returns."""
-    handles = Handles(protocol)
+    handles = Handles(protocol, handle_limit)
     while True:
         try:
             request = protocol.read_message(request_fd, on_handle=lambda handle_id, _type: _Reference(handle_id))
@@ -274,14 +268,18 @@ def _serve(protocol, module, labels, request_fd, reply_fd, printed):
 
 def _write(protocol, reply_fd, reply, handles):
     """Send ``reply``; its value's objects become handles, and their types' methods come along the first time."""
-    described = len(handles.described)
+    described, held = len(handles.described), dict(handles.objects)
     try:
         if "value" in reply:
             reply["value"] = protocol.to_plain(reply["value"], on_object=handles.keep)
         if len(handles.described) > described:
             reply["types"] = dict(list(handles.described.items())[described:])
+        if len(handles.objects) > handles.limit:  # how many the grader held, and how many this reply adds:
+            new = len(handles.objects) - len(held)  # the grader tells from them whose mistake it is
+            handles.objects = held
+            reply = {"id": reply["id"], "kind": protocol.Kind.HANDLE_LIMIT, "held": len(held), "new": new}
         frame = protocol.encode(reply)
-    except (protocol.NotPlainData, TooManyHandles) as error:  # too large to send, or too many to keep
+    except protocol.NotPlainData as error:  # too large to send
         frame = protocol.encode({"id": reply["id"], "kind": protocol.Kind.UNSENDABLE, "message": str(error)})
     except BaseException as error:  # student code ran while its value was read (a property, __float__...)
         frame = protocol.encode({"id": reply["id"], "kind": protocol.Kind.ERROR, "type": type(error).__name__,

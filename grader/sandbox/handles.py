@@ -139,7 +139,8 @@ def type_of(handle: Handle) -> str:
 def reference_to(handle, sandbox, test: int, fork: int) -> str:
     """The id to send for ``handle`` in a request to ``sandbox``; :class:`TestMistake` if it cannot be named there."""
     if not isinstance(handle, Handle):
-        raise TestMistake(f"only plain data and handles can be sent into the sandbox, not a {type(handle).__name__}")
+        raise TestMistake(f"only plain data and handles can be sent into the sandbox, not an object of type "
+                          f"{type(handle).__name__}")
     if handle._sandbox is not sandbox:
         raise TestMistake(f"a {handle._type} handle from another submission's sandbox was used in this one")
     if handle._test != test:

@@ -79,6 +79,9 @@ PROJECT_NAMES = ("reference", "grader", "assignments", "tests")
 
 # A fork server needs milliseconds to replace its fork; far more means something is wrong.
 RESET_SECONDS = 5.0
+# Objects one fork keeps for the grader at once. The grader frees what a test drops, so only a
+# test that keeps this many alive (or a reply that holds this many) reaches it.
+MAX_HANDLES = 100_000
 
 
 @dataclass
@@ -238,6 +241,7 @@ class Sandbox:
             "module_name": self.module_name, "file_name": file_name,
             "limits": {"cpu_seconds": self.limits.cpu_seconds, "memory_mb": self.limits.memory_mb,
                        "processes": self.limits.processes, "output_bytes": self.limits.output_kb * 1024,
+                       "handles": MAX_HANDLES,
                        "file_bytes": max(16 * 2**20, 4 * self.limits.output_kb * 1024)},
             "environment": self._environment(),
         }  # fmt: skip
@@ -369,8 +373,8 @@ class Sandbox:
                                          "target": target}, on_object=lambda h: self._reference(h, test, fork))  # fmt: skip
         except OperationFailed as failure:
             return CallResult(failure.status, message=failure.message)
-        except protocol.NotPlainData as error:
-            raise TestMistake(f"{what}: an argument that is not plain data ({error})") from None
+        except (TestMistake, protocol.NotPlainData) as mistake:
+            raise TestMistake(f"{what}: {mistake}") from None
         self._released = []
         try:
             request_id = self._send(message)
@@ -407,6 +411,13 @@ class Sandbox:
         if kind == Kind.UNSENDABLE:
             return CallResult(Status.ERROR, message=f"{what} returned {detail}, which cannot be graded; "
                                                     "return numbers, numpy arrays, lists or dicts")  # fmt: skip
+        if kind == Kind.HANDLE_LIMIT:
+            held, new = (reply.get(key) if type(reply.get(key)) is int else 0 for key in ("held", "new"))
+            if new > MAX_HANDLES:
+                return CallResult(Status.ERROR, message=f"{what} returned {new} objects, more than can be kept for "
+                                                        f"grading ({MAX_HANDLES})")  # fmt: skip
+            raise TestMistake(f"{what}: the test keeps {held} objects of the submission alive in the sandbox, and "
+                              f"{new} more would pass the limit of {MAX_HANDLES}; drop the handles it no longer needs")
         if kind == Kind.BAD_HANDLE:
             return CallResult(Status.ERROR, message=f"{what}: the submission's process lost an object it kept ({detail})")
         if kind == Kind.ERROR:

@@ -43,6 +43,7 @@ class Kind(enum.StrEnum):
     ERROR = "error"  # child → grader: the operation raised
     UNSENDABLE = "unsendable"  # child → grader: the value can be neither sent nor kept
     BAD_HANDLE = "bad_handle"  # child → grader: a request named a handle this fork does not hold
+    HANDLE_LIMIT = "handle_limit"  # child → grader: keeping the reply's objects would pass the fork's limit
     RESET = "reset"  # grader → child: end this fork; the next request goes to a fresh one
     ENDED = "ended"  # child → grader: a fork ended, with its exit status
 
