@@ -1,27 +1,34 @@
 """Gradescope: the autograder zip, and grading inside Gradescope's container.
 
-Gradescope's specification (``gradescope/autograder_samples`` ``docs/specs.md``):
-the zip holds ``setup.sh`` (run once, as root, when the image is built) and
-``run_autograder`` (run for every submission) at its root; in the container
-the zip is unpacked into ``/autograder/source``, the student's files are in
-``/autograder/submission`` and ``run_autograder`` must write
+Gradescope's specification (``gradescope/autograder_samples``, ``docs/specs.md``):
+the zip holds ``setup.sh`` and ``run_autograder`` at its root; "/autograder/source
+contains the extracted contents of your autograder zip file"; ``run_autograder``
+is copied to ``/autograder/run_autograder``; ``setup.sh`` runs once, as root,
+while the image is built; for every submission the student's files are put in
+``/autograder/submission`` and ``/autograder/run_autograder`` runs, with
+``/autograder`` as the working directory, and must write
 ``/autograder/results/results.json``.
 
-:func:`build_autograder_zip` writes ``dist/<hw>/autograder.zip``::
+:func:`build_autograder_zip` writes ``dist/<hw>/autograder.zip``, whose root is
+what lands in ``/autograder/source``::
 
-    setup.sh                 apt: a Python >= 3.11; a venv in /opt/nn-grader-venv with the dependencies only
-    run_autograder           runs ``python -m grader.cli gradescope run`` (= ``grader gradescope run``)
-    source/grader_config.json   {"assignment": "<hw>"}
-    source/pyproject.toml, README.md, reference/, grader/, templates/, assignments/<hw>/
+    setup.sh              a Python >= 3.11; a venv with the dependencies only; then ``grader gradescope self-test``
+    run_autograder        ``grader gradescope run`` in that venv (a 0 saying so if the grader cannot start)
+    grader_config.json    {"assignment": "<hw>"}
+    pyproject.toml, README.md, reference/, grader/, templates/, assignments/<hw>/
 
-The project itself is *not* pip-installed: it is imported from
-``/autograder/source`` (``PYTHONPATH``), which :func:`run` makes readable by
-root only. An installed copy in the venv's site-packages would be readable by
-the sandbox's user wherever the sandbox cannot hide it (no mount namespace).
+The two scripts are rendered from ``templates/gradescope/``; environment
+variables (documented in them) let the project's tests run them outside
+Gradescope, with defaults that are Gradescope's paths. The project itself is
+*not* pip-installed: it is imported from ``/autograder/source``
+(``PYTHONPATH``), which :func:`run` makes readable by root only. An installed
+copy in the venv's site-packages would be readable by the sandbox's user
+wherever the sandbox cannot hide it (no mount namespace).
 
 :func:`run` grades ``/autograder/submission`` and writes ``results.json``;
 :func:`results_json` maps a :class:`~grader.results.GradingResult` to
 Gradescope's schema (see its docstring for the status and visibility choices).
+:func:`self_test` grades the reference solution where the image is built.
 """
 
 from __future__ import annotations
@@ -29,17 +36,21 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import sys
+import tempfile
 import time
+import tomllib
 import traceback
 import zipfile
 from pathlib import Path
 
 from . import manifest as manifests
 from .errors import UserError
-from .files import write_atomic
+from .files import render, write_atomic
 from .grading import grade
+from .handout import build_module
 from .paths import PROJECT_ROOT
 from .results import GradingResult, _finite, write_json_atomically
 from .submission import read_submission
@@ -47,6 +58,7 @@ from .submission import read_submission
 CONFIG_NAME = "grader_config.json"
 VENV = "/opt/nn-grader-venv"
 HIDDEN_VISIBILITY = "after_published"
+GRADER_FOLDER = Path(__file__).resolve().parent
 # Shown to students when grading never finished: the file is written before grading starts.
 FALLBACK_MESSAGE = ("The autograder did not finish grading this submission (it was stopped before it could write "
                     "its result: out of memory or out of time?). This 0 is a placeholder written before grading "
@@ -73,7 +85,8 @@ def results_json(result: GradingResult, manifest: manifests.Manifest | None = No
       example's table of intermediates.
     - ``number``: the manifest's task id of the test's first function plus its index within that
       task (``"1.3.2"``); tests are listed in the manifest's task order.
-    - ``tags``: the student functions the test exercises. ``score`` is the sum of the tests' scores.
+    - ``tags``: the student functions the test exercises; ``extra_data``: our own status (passed, failed,
+      error or timeout). ``score`` is the sum of the tests' scores.
     """
     if manifest is None:
         try:
@@ -104,6 +117,7 @@ def results_json(result: GradingResult, manifest: manifests.Manifest | None = No
             "output_format": "text",
             "visibility": HIDDEN_VISIBILITY if hidden else "visible",
             "tags": [str(f) for f in test.functions],
+            "extra_data": {"status": test.status},  # ours: error and timeout are both Gradescope's "failed"
         })  # fmt: skip
     function_scores = {name: {"score": _number(s), "max_score": _number(m)} for name, (s, m) in result.function_scores().items()}
     data = {
@@ -230,6 +244,7 @@ def run(root: Path = Path("/autograder"), *, limits: manifests.Limits | None = N
         data = _message_only(ERROR_MESSAGE.format(what=type(error).__name__),
                              {"autograder_error": True, "traceback": details[-4000:]})  # fmt: skip
     data["execution_time"] = round(time.monotonic() - started, 3)
+    data.setdefault("extra_data", {})["grader"] = str(GRADER_FOLDER)  # which copy graded: the zip's, for instructors
     try:
         write_json_atomically(results_path, data)
     except (OSError, TypeError, ValueError) as error:
@@ -241,7 +256,7 @@ def run(root: Path = Path("/autograder"), *, limits: manifests.Limits | None = N
 
 
 def protect(root: Path) -> None:
-    """Keep the grader's files from the sandbox's user (``nobody``): only root may read or write them."""
+    """Keep the grader's files from the sandbox's user: only root may read or write them."""
     if os.geteuid() != 0:
         return
     for folder in (root / "source", root / "results"):
@@ -290,107 +305,96 @@ def _unreadable(manifest: manifests.Manifest, folder: Path, error: UserError, li
     return data
 
 
+def self_test(root: Path = Path("/autograder")) -> int:
+    """Grade the reference solution in this container; setup.sh runs it while Gradescope builds the image.
+
+    Prints the score, the protections that hold and those that are off.
+    Exit status 0 only for full marks: an autograder that cannot work in the container fails the
+    image build, with the reason in the build's output, instead of giving every student a wrong grade.
+    """
+    from .handout import build_module  # only here: grading a submission never needs the handout builder
+
+    try:
+        manifest = manifests.load(read_config(root)["assignment"])
+    except RuntimeError as error:
+        raise UserError(str(error)) from None
+    with tempfile.TemporaryDirectory(prefix="nn-grader-self-test-") as folder:
+        path = write_atomic(Path(folder) / f"{manifest.id}.py", build_module(manifest, solution=True))
+        result = grade(path, manifest.id)
+    print(f"self-test: the reference solution of {manifest.id} scores {result.score:g} / {result.max_score:g} here")
+    print("\n".join([f"  holds: {name}: {how}" for name, how in result.protections.items()]
+                    + [f"  off:   {what}" for what in result.protections_off]))  # fmt: skip
+    if abs(result.score - result.max_score) < 1e-9 and not result.errors:
+        return 0
+    for test in result.tests:
+        if test.status != "passed":
+            print(f"  {test.name}: {test.status}: {test.message}")
+    for error in result.errors:
+        print(f"  {error}")
+    print("self-test: the autograder does not work in this container: the solution must score full marks", file=sys.stderr)
+    return 1
+
+
 # ----- the autograder zip --------------------------------------------------------------------------------
 PROJECT_FILES = ("pyproject.toml", "README.md")
 PROJECT_FOLDERS = ("reference", "grader", "templates")
 EXCLUDED_PARTS = frozenset({"__pycache__", ".ipynb_checkpoints", "dist"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed: the same project gives the same zip
-
-SETUP_SH = r"""#!/usr/bin/env bash
-# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu 22.04 by default).
-# It installs a Python >= 3.11 (the grader uses tomllib) and a venv holding the project's
-# dependencies only: the project itself is imported from /autograder/source, which run_autograder
-# makes readable by root only (an installed copy in site-packages would be readable by the
-# sandbox's user where no mount namespace can hide it).
-set -euxo pipefail
-export DEBIAN_FRONTEND=noninteractive
-VENV=@VENV@
-SOURCE=/autograder/source
-
-apt-get update
-apt-get install -y python3 python3-pip python3-venv
-new_enough() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
-PYTHON=""
-for candidate in python3 python3.13 python3.12 python3.11; do
-    if command -v "$candidate" >/dev/null && new_enough "$candidate"; then PYTHON="$candidate"; break; fi
-done
-if [ -z "$PYTHON" ]; then  # Ubuntu 22.04's python3 is 3.10; python3.11 is in its universe component
-    apt-get install -y python3.11 python3.11-venv || {
-        apt-get install -y software-properties-common
-        add-apt-repository -y ppa:deadsnakes/ppa
-        apt-get update
-        apt-get install -y python3.11 python3.11-venv
-    }
-    PYTHON=python3.11
-fi
-id nobody  # the sandbox runs student code as this user
-
-"$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --upgrade pip
-"$VENV/bin/python" - "$SOURCE/pyproject.toml" > /tmp/nn-grader-requirements.txt <<'EOF'
-import sys, tomllib
-with open(sys.argv[1], "rb") as f:
-    print("\n".join(tomllib.load(f)["project"]["dependencies"]))
-EOF
-"$VENV/bin/python" -m pip install -r /tmp/nn-grader-requirements.txt
-chmod -R go-w "$VENV"
-cd "$SOURCE"
-PYTHONPATH="$SOURCE" "$VENV/bin/python" -c "import grader.gradescope, grader.manifest as m, json; m.load(json.load(open('grader_config.json'))['assignment'])"
-"""
-
-RUN_AUTOGRADER = r"""#!/usr/bin/env bash
-# Gradescope runs this, as root, for every submission: `grader gradescope run` in the venv of setup.sh.
-# It writes /autograder/results/results.json; if even the grader could not start, a 0 saying so.
-set -u
-VENV=@VENV@
-RESULTS=/autograder/results/results.json
-mkdir -p /autograder/results
-status=1
-if [ -f "$VENV/bin/activate" ]; then
-    # shellcheck disable=SC1091
-    source "$VENV/bin/activate"
-    cd /autograder/source
-    export PYTHONPATH=/autograder/source
-    python -m grader.cli gradescope run --root /autograder
-    status=$?
-fi
-if [ ! -s "$RESULTS" ]; then
-    printf '%s\n' '{"score": 0, "output": "autograder error: the grader could not start (setup.sh failed?). This is not a verdict on your code; ask your instructor.", "output_format": "text", "stdout_visibility": "hidden", "tests": []}' > "$RESULTS"
-fi
-exit "$status"
-"""
+SCRIPTS = {"setup.sh": "gradescope/setup.sh.j2", "run_autograder": "gradescope/run_autograder.j2"}
+# What run_autograder writes when the grader cannot even start (no venv: setup.sh failed?).
+NO_GRADER_RESULT = {"score": 0, "execution_time": 0, "output": "autograder error: the grader could not start. This is not a "
+                    "verdict on your code; ask your instructor.", "output_format": "text", "visibility": "visible",
+                    "stdout_visibility": "hidden", "extra_data": {"autograder_error": True}, "tests": []}  # fmt: skip
 
 
-def _source_files(manifest: manifests.Manifest) -> list[tuple[str, Path]]:
-    """(name in the zip, file on disk) of the project copy under ``source/``: never tests/, dist/, .git."""
-    files = [(f"source/{name}", PROJECT_ROOT / name) for name in PROJECT_FILES if (PROJECT_ROOT / name).is_file()]
+def python_minimum() -> tuple[int, int]:
+    """The oldest Python the project runs on: pyproject.toml's ``requires-python = ">=X.Y"``."""
+    with open(PROJECT_ROOT / "pyproject.toml", "rb") as f:
+        requirement = tomllib.load(f)["project"]["requires-python"]
+    match = re.fullmatch(r"\s*>=\s*(\d+)\.(\d+)\s*", requirement)
+    if not match:
+        raise UserError(f"pyproject.toml: requires-python = {requirement!r}; setup.sh understands only \">=X.Y\"")
+    return int(match[1]), int(match[2])
+
+
+def render_scripts(manifest: manifests.Manifest) -> dict[str, str]:
+    """setup.sh and run_autograder for ``manifest``, from ``templates/gradescope/``."""
+    minimum = python_minimum()
+    fallback = json.dumps(NO_GRADER_RESULT)
+    assert "'" not in fallback  # run_autograder prints it between single quotes
+    context = {"assignment": manifest.id, "venv": VENV, "python_minimum": "%d.%d" % minimum,
+               "python_minimum_tuple": "%d, %d" % minimum, "fallback_json": fallback}  # fmt: skip
+    return {name: render(template, **context) for name, template in SCRIPTS.items()}
+
+
+def _project_files(manifest: manifests.Manifest) -> list[tuple[str, Path]]:
+    """(name in the zip, file on disk) of the project copy at the zip's root: never tests/, dist/, .git."""
+    files = [(name, PROJECT_ROOT / name) for name in PROJECT_FILES if (PROJECT_ROOT / name).is_file()]
     for folder in [PROJECT_ROOT / name for name in PROJECT_FOLDERS] + [PROJECT_ROOT / "assignments" / manifest.id]:
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(PROJECT_ROOT)
             if (path.is_file() and not any(part.startswith(".") or part in EXCLUDED_PARTS for part in relative.parts)
                     and path.suffix not in EXCLUDED_SUFFIXES):  # fmt: skip
-                files.append((f"source/{relative.as_posix()}", path))
+                files.append((relative.as_posix(), path))
     return files
 
 
 def build_autograder_zip(manifest: manifests.Manifest, dist_dir: Path) -> Path:
     """Write ``dist_dir/<hw>/autograder.zip`` (atomically) for Gradescope; returns its path.
 
-    The zip's root holds ``setup.sh`` and ``run_autograder`` (mode 0755) and ``source/``: the
-    project files the grader needs, only this homework's folder (its hidden tests included: the
-    zip is the instructor's upload, never the students'), and ``grader_config.json``.
+    The zip's root is what Gradescope unpacks into ``/autograder/source``: ``setup.sh`` and
+    ``run_autograder`` (mode 0755), ``grader_config.json``, and the project files the grader needs,
+    with only this homework's folder (its hidden tests included: the zip is the instructor's
+    upload, never the students').
     """
     if manifest.folder.resolve() != (PROJECT_ROOT / "assignments" / manifest.id).resolve():
         raise UserError(f"{manifest.folder}: the autograder zip needs the homework under assignments/{manifest.id}/")
     target = Path(dist_dir) / manifest.id / "autograder.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
-    entries: list[tuple[str, bytes, int]] = [
-        ("setup.sh", SETUP_SH.replace("@VENV@", VENV).encode(), 0o755),
-        ("run_autograder", RUN_AUTOGRADER.replace("@VENV@", VENV).encode(), 0o755),
-        (f"source/{CONFIG_NAME}", (json.dumps({"assignment": manifest.id}, indent=2) + "\n").encode(), 0o644),
-    ]  # fmt: skip
-    entries += [(name, path.read_bytes(), 0o644) for name, path in _source_files(manifest)]
+    entries = [(name, text.encode(), 0o755) for name, text in render_scripts(manifest).items()]
+    entries.append((CONFIG_NAME, (json.dumps({"assignment": manifest.id}, indent=2) + "\n").encode(), 0o644))
+    entries += [(name, path.read_bytes(), 0o644) for name, path in _project_files(manifest)]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data, mode in entries:
