@@ -89,12 +89,15 @@ def main(argv: list[str] | None = None) -> int:
 def _build(args) -> int:
     from . import manifest as manifests
     from .build import build_homework
+    from .gradescope import container_warnings
 
     manifest = manifests.load(args.assignment)
     written = build_homework(manifest, args.dist)
     print(f"built {manifest.id}: {manifest.title}")
     for key, path in written.items():
         print(f"  {key.replace('_', ' '):18} {path}")
+    for warning in container_warnings(manifest):  # the zip is built all the same: the instructor decides
+        print(f"grader build: warning: {manifest.id}: {warning}", file=sys.stderr)
     return 0
 
 

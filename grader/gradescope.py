@@ -29,6 +29,8 @@ wherever the sandbox cannot hide it (no mount namespace).
 :func:`results_json` maps a :class:`~grader.results.GradingResult` to
 Gradescope's schema (see its docstring for the status and visibility choices).
 :func:`self_test` grades the reference solution where the image is built.
+:func:`container_warnings` compares the manifest's ``[limits]`` with the
+container of its ``[gradescope]`` table; ``grader build`` prints them.
 """
 
 from __future__ import annotations
@@ -308,7 +310,7 @@ def _unreadable(manifest: manifests.Manifest, folder: Path, error: UserError, li
 def self_test(root: Path = Path("/autograder")) -> int:
     """Grade the reference solution in this container; setup.sh runs it while Gradescope builds the image.
 
-    Prints the score, the protections that hold and those that are off.
+    Prints the score, the protections that hold and those that are off, and the container warnings.
     Exit status 0 only for full marks: an autograder that cannot work in the container fails the
     image build, with the reason in the build's output, instead of giving every student a wrong grade.
     """
@@ -323,7 +325,8 @@ def self_test(root: Path = Path("/autograder")) -> int:
         result = grade(path, manifest.id)
     print(f"self-test: the reference solution of {manifest.id} scores {result.score:g} / {result.max_score:g} here")
     print("\n".join([f"  holds: {name}: {how}" for name, how in result.protections.items()]
-                    + [f"  off:   {what}" for what in result.protections_off]))  # fmt: skip
+                    + [f"  off:   {what}" for what in result.protections_off]
+                    + [f"  warning: {warning}" for warning in container_warnings(manifest)]))  # fmt: skip
     if abs(result.score - result.max_score) < 1e-9 and not result.errors:
         return 0
     for test in result.tests:
@@ -405,3 +408,42 @@ def build_autograder_zip(manifest: manifests.Manifest, dist_dir: Path) -> Path:
             archive.writestr(info, data)
     write_atomic(target, buffer.getvalue())
     return target
+
+
+# ----- does the homework fit Gradescope's container? ----------------------------------------------------
+# The container's memory the grader needs beside one sandbox process: its own process (about 50 MB
+# measured), the sandbox's loaded copy of the submission (about 30 MB), and room to spare.
+GRADER_MEMORY_MB = 256
+# Starting Python, pytest and the homework's tests in the container, on half a CPU, generously.
+START_SECONDS = 30
+
+
+def worst_case_seconds(manifest: manifests.Manifest) -> float:
+    """The longest grading of one submission whose every function times out.
+
+    A function that timed out is not run again, so each function costs one ``call_seconds`` at most;
+    each time-out restarts the sandbox, which loads the submission again (``load_seconds``). Not
+    counted: a submission whose every call takes just under ``call_seconds`` (hw1 makes 42 calls).
+    """
+    limits, functions = manifest.limits, len(manifest.functions)
+    return START_SECONDS + limits.load_seconds * (functions + 1) + limits.call_seconds * functions
+
+
+def container_warnings(manifest: manifests.Manifest) -> list[str]:
+    """Where the manifest's ``[limits]`` exceed the container of its ``[gradescope]`` table, one line each."""
+    limits, container = manifest.limits, manifest.gradescope
+    warnings = []
+    room = container.memory_mb - GRADER_MEMORY_MB
+    if limits.memory_mb > room:
+        warnings.append(f"[limits] memory_mb = {limits.memory_mb} lets student code take more memory than Gradescope's "
+                        f"container has ({container.memory_mb} MB, of which the grader needs about {GRADER_MEMORY_MB}): "
+                        f"lower it to {max(room, 0)}, or give the container {limits.memory_mb + GRADER_MEMORY_MB} MB "
+                        "in Gradescope's Autograder Settings and in [gradescope] memory_mb")  # fmt: skip
+    seconds = worst_case_seconds(manifest)
+    if seconds > container.timeout_minutes * 60:
+        warnings.append(f"grading one submission can take {seconds:g} s (load_seconds once, then call_seconds and a reload "
+                        f"for each of the {len(manifest.functions)} functions, when all time out) but Gradescope stops "
+                        f"it after {container.timeout_minutes:g} minutes with a 0 and no breakdown: lower [limits] "
+                        "call_seconds or load_seconds, or raise the timeout in Gradescope's Autograder Settings and in "
+                        "[gradescope] timeout_minutes")  # fmt: skip
+    return warnings

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import stat
 import subprocess
 import zipfile
@@ -325,3 +326,61 @@ def test_without_namespaces_the_sandbox_user_cannot_read_the_hidden_tests(protec
         assert (data["score"] == 20) is protected
     finally:
         shutil.rmtree(base)
+
+
+# ----- does the homework fit Gradescope's container? ----------------------------------------------------
+def test_hw1_fits_gradescopes_default_container():
+    """docs/troubleshooting.md: "Our default memory limit is 768MB" and "We have a default overall
+    timeout of 10 minutes"; hw1's manifest describes that container and its limits fit it."""
+    assert MANIFEST.gradescope == manifests.GradescopeContainer(memory_mb=768, timeout_minutes=10)
+    assert gradescope.container_warnings(MANIFEST) == []
+    assert MANIFEST.limits.memory_mb + gradescope.GRADER_MEMORY_MB <= 768
+    assert gradescope.worst_case_seconds(MANIFEST) <= 10 * 60
+
+
+def test_a_memory_limit_above_the_container_is_a_warning():
+    greedy = replace(MANIFEST, limits=replace(MANIFEST.limits, memory_mb=2048))
+    (warning,) = gradescope.container_warnings(greedy)
+    assert "memory_mb = 2048" in warning and "768 MB" in warning and "lower it to 512" in warning
+    assert "\n" not in warning
+    roomy = replace(greedy, gradescope=manifests.GradescopeContainer(memory_mb=4096))
+    assert gradescope.container_warnings(roomy) == []
+
+
+def test_a_grading_time_above_the_timeout_is_a_warning():
+    """A function that timed out is not run again: the worst case is one time-out (and one reload) per function."""
+    slow = replace(MANIFEST, limits=replace(MANIFEST.limits, call_seconds=60))
+    functions = len(MANIFEST.functions)
+    assert gradescope.worst_case_seconds(slow) == gradescope.START_SECONDS + 20 * (functions + 1) + 60 * functions
+    (warning,) = gradescope.container_warnings(slow)
+    assert "after 10 minutes" in warning and f"each of the {functions} functions" in warning
+    longer = replace(slow, gradescope=manifests.GradescopeContainer(timeout_minutes=40))
+    assert gradescope.container_warnings(longer) == []
+
+
+def test_grader_build_prints_the_warnings(monkeypatch, capsys, tmp_path):
+    from grader import build, cli
+
+    greedy = replace(MANIFEST, limits=replace(MANIFEST.limits, memory_mb=2048))
+    monkeypatch.setattr(manifests, "load", lambda assignment: greedy)
+    monkeypatch.setattr(build, "build_homework", lambda manifest, dist: {})
+    assert cli.main(["build", HW, "--dist", str(tmp_path)]) == 0  # built all the same: the instructor decides
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"grader build: warning: {HW}: [limits] memory_mb = 2048")
+
+
+@pytest.mark.parametrize("table, error", [
+    ("memory_mb = 0", "memory_mb must be a positive number"),
+    ("timeout_minutes = 'ten'", "timeout_minutes must be a positive number"),
+    ("timeout_minutes = 41", "more than Gradescope allows (40 minutes)"),
+    ("cpus = 2", "[gradescope] takes only the keys ['memory_mb', 'timeout_minutes']"),
+])  # fmt: skip
+def test_a_wrong_gradescope_table_is_a_clear_error(tmp_path, table, error):
+    from grader.errors import UserError
+
+    folder = tmp_path / HW
+    folder.mkdir()
+    text = (MANIFEST.folder / "manifest.toml").read_text(encoding="utf-8")
+    (folder / "manifest.toml").write_text(text.replace("memory_mb = 768\ntimeout_minutes = 10", table), encoding="utf-8")
+    with pytest.raises(UserError, match=re.escape(error)):
+        manifests.load(folder)
