@@ -55,7 +55,7 @@ from .grading import grade
 from .handout import build_module
 from .paths import PROJECT_ROOT
 from .results import GradingResult, _finite, write_json_atomically
-from .submission import read_submission
+from .submission import SUBMISSION_SUFFIXES, read_submission
 
 CONFIG_NAME = "grader_config.json"
 VENV = "/opt/nn-grader-venv"
@@ -292,19 +292,40 @@ def _grade_for_gradescope(root: Path, limits: manifests.Limits | None) -> dict:
     return results_json(result, manifest)
 
 
+NOT_RUN = "not run: your submission could not be read (see the message at the top)"
+SHOWN_FILES = 5  # of a submission holding no file to grade: enough to see the mistake
+
+
 def _unreadable(manifest: manifests.Manifest, folder: Path, error: UserError, limits) -> dict:
-    """The submission could not be read: every test at 0 (so the breakdown shows), and what to submit."""
-    wanted = f"submit {manifest.id}.py or {manifest.id}.ipynb"
-    has_candidate = folder.is_dir() and any(p.suffix.lower() in (".py", ".ipynb") for p in folder.rglob("*") if p.is_file())
-    if not has_candidate:
-        message = f"no .py or .ipynb found in your submission; {wanted}"
-    else:
-        message = str(error).replace(str(folder), "your submission")
-    result = grade(folder, manifest.id, limits=limits)  # reports the same problem on every test, fast
+    """The submission could not be read: one message saying what to submit, and every test at 0, not run.
+
+    The message is the whole top-level output, said once, in the student's terms: file names as
+    they submitted them, never the container's paths. The tests stay listed so the breakdown shows.
+    """
+    message = what_to_submit(manifest, folder, error)
+    result = grade(folder, manifest.id, limits=limits)  # every test, each failing at once: nothing is loaded
     data = results_json(result, manifest)
-    data["output"] = message + "\n\n" + data["output"]
+    for test in data["tests"]:
+        test["output"] = NOT_RUN
+    data["output"] = message
+    data["extra_data"]["errors"] = [message]
     data["extra_data"]["unreadable"] = message
     return data
+
+
+def what_to_submit(manifest: manifests.Manifest, folder: Path, error: UserError) -> str:
+    """Why ``folder`` holds nothing to grade, in one line that names the files to submit."""
+    wanted = f"submit {manifest.id}.py or {manifest.id}.ipynb"
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    if not files:
+        return f"Nothing was submitted: {wanted}."
+    if not any(Path(name).suffix.lower() in SUBMISSION_SUFFIXES for name in files):
+        shown = ", ".join(files[:SHOWN_FILES]) + (f" and {len(files) - SHOWN_FILES} more" if len(files) > SHOWN_FILES else "")
+        return f"Your submission has no .py or .ipynb file (it has {shown}): {wanted}."
+    text = str(error).replace(f"{folder}/", "")
+    if text.startswith(str(folder)):
+        text = "Your submission" + text[len(str(folder)):]
+    return text.replace(str(folder), "your submission")
 
 
 def self_test(root: Path = Path("/autograder")) -> int:

@@ -152,13 +152,35 @@ def test_the_blank_handout_scores_zero(tmp_path, blank_source):
     assert data["score"] == 0 and {t["status"] for t in data["tests"]} == {"failed"}
 
 
-def test_an_empty_submission_gets_a_zero_saying_what_to_submit(tmp_path):
-    root = make_root(tmp_path, {"README.txt": "oops"})
+NOT_READABLE = {
+    "nothing": ({}, "Nothing was submitted: submit hw1_backprop.py or hw1_backprop.ipynb."),
+    "a wrongly named file": ({"hw1_backprop.py.txt": "def forward_pass(): ...", "notes.md": "hi"},
+                             "Your submission has no .py or .ipynb file (it has hw1_backprop.py.txt, notes.md): "
+                             "submit hw1_backprop.py or hw1_backprop.ipynb."),
+    "two candidates": ({"mine.py": "x = 1", "draft.py": "x = 2"},
+                       "Your submission holds several files that could be the submission (draft.py, mine.py); keep "
+                       "only one, hw1_backprop.py or hw1_backprop.ipynb, and submit again"),
+    "a broken notebook": ({"hw1_backprop.ipynb": "{not json"}, "hw1_backprop.ipynb is not a Jupyter notebook"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(NOT_READABLE))
+def test_a_submission_that_cannot_be_read_gets_one_message_saying_what_to_submit(tmp_path, case, solution_results):
+    """One short message, once, in the student's terms (file names, never the container's paths); every test at 0."""
+    files, message = NOT_READABLE[case]
+    root = make_root(tmp_path, files)
     assert gradescope.run(root, limits=QUICK) == 0
     data = read_results(root)
     check_schema(data)
     assert data["score"] == 0
-    assert data["output"].startswith(f"no .py or .ipynb found in your submission; submit {HW}.py or {HW}.ipynb")
+    assert data["output"].startswith(message) and "\n" not in data["output"]
+    # The breakdown shows what there was to earn: the tests the solution gets, in the same order.
+    assert [(t["number"], t["name"], t["max_score"]) for t in data["tests"]] == \
+           [(t["number"], t["name"], t["max_score"]) for t in solution_results["tests"]]
+    for test in data["tests"]:
+        assert test["score"] == 0 and test["output"] == gradescope.NOT_RUN
+    everything = json.dumps({k: v for k, v in data.items() if k != "extra_data"})
+    assert str(tmp_path) not in everything and "/autograder" not in everything and "/submission" not in everything
 
 
 def test_a_submission_that_crashes_or_hangs_still_gets_a_valid_result(tmp_path, solution_source):
