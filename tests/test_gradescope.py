@@ -15,6 +15,7 @@ from grader import gradescope
 from grader import manifest as manifests
 from grader.handout import build_module
 from grader import results
+from grader.paths import PROJECT_ROOT
 from grader.results import GradingResult
 from gradescope_schema import check_schema
 from gradescope_schema import read_results as read_results_file
@@ -358,6 +359,18 @@ def test_hw1_fits_gradescopes_default_container():
     assert gradescope.container_warnings(MANIFEST) == []
     assert MANIFEST.limits.memory_mb + gradescope.GRADER_MEMORY_MB <= 768
     assert gradescope.worst_case_seconds(MANIFEST) <= 10 * 60
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text(encoding="utf-8").split())  # what it tells instructors
+    assert f"graded in at most {gradescope.worst_case_seconds(MANIFEST):g} s" in readme
+    assert f"may use {MANIFEST.limits.memory_mb} MiB of address space" in readme
+
+
+def test_the_readme_tells_instructors_what_each_sample_must_score():
+    """The "Test Autograder" step of the README's instructor section, against samples.toml."""
+    from grader import samples
+
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text(encoding="utf-8").split())
+    for sample in samples.load(MANIFEST):
+        assert f"`{sample.file}` {'must score ' if sample.file == 'correct.py' else ''}{sample.score:g}" in readme
 
 
 def test_a_memory_limit_above_the_container_is_a_warning():
