@@ -35,8 +35,9 @@ sandbox process may use ``memory_mb`` of address space beside the grader's own
 memory, and a submission that times out in every function must still finish
 within ``timeout_minutes``, or Gradescope stops it and the student gets a 0
 with no breakdown. Set them to what the assignment's Autograder Settings say.
-A python process with numpy imported and hw1 graded needs about 100 MiB of
-address space (measured: VmPeak of the sandbox child), hence the default 512.
+A sandbox process with numpy imported that grades hw1 needs about 100 MiB of
+address space (its VmPeak, as ``benchmarks/bench_memory.py`` measures), hence
+the default 512.
 """
 
 from __future__ import annotations
