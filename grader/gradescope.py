@@ -258,7 +258,7 @@ def run(root: Path = Path("/autograder"), *, limits: manifests.Limits | None = N
 
 
 def protect(root: Path) -> None:
-    """Keep the grader's files from the sandbox's user: only root may read or write them."""
+    """Keep the grader's files from the sandbox's user (``nobody``): only root may read or write them."""
     if os.geteuid() != 0:
         return
     for folder in (root / "source", root / "results"):
