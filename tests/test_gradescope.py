@@ -286,9 +286,12 @@ def test_the_zip_root_is_what_lands_in_autograder_source(autograder_zip):
     tops = {name.split("/")[0] for name in names}
     assert tops == {"setup.sh", "run_autograder", "grader_config.json", "pyproject.toml", "README.md", "reference",
                     "grader", "templates", "assignments"}  # fmt: skip
-    for needed in ("assignments/hw1_backprop/manifest.toml", "reference/backprop.py", "grader/gradescope.py",
-                   "grader/sandbox_child.py", "assignments/hw1_backprop/tests/hidden/test_random_networks.py"):  # fmt: skip
+    for needed in ("assignments/hw1_backprop/manifest.toml", "reference/backprop.py", "templates/report.html.j2",
+                   "assignments/hw1_backprop/tests/hidden/test_random_networks.py"):  # fmt: skip
         assert needed in names, needed
+    grader_files = {p.relative_to(PROJECT_ROOT).as_posix() for p in (PROJECT_ROOT / "grader").rglob("*.py")
+                    if "__pycache__" not in p.parts}  # fmt: skip
+    assert grader_files <= names, grader_files - names  # the whole grader, the sandbox's child included
     assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith(".") or "/." in n for n in names)
     assert {n.split("/")[1] for n in names if n.startswith("assignments/")} == {HW}
 
