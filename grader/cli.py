@@ -7,6 +7,7 @@
     grader batch <folder> --assignment <hw> --out DIR [--workers N]           a class: gradebook and reports
     grader validate <hw>                                 proof that the homework's tests catch wrong code
     grader gradescope run [--root DIR]                   inside Gradescope's container: results.json
+    grader gradescope self-test [--root DIR]             setup.sh's last step: the solution must score full marks
 
 Exit status: 0 whatever the score; 2 for a usage error or bad input (a
 message in one line, no traceback); 1 for an internal error.
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope_commands = gradescope.add_subparsers(dest="gradescope_command", metavar="COMMAND", required=True)
     run = gradescope_commands.add_parser("run", help="grade /autograder/submission into /autograder/results/results.json")
     run.add_argument("--root", type=Path, default=Path("/autograder"), help="the container's autograder folder")
+    self_test = gradescope_commands.add_parser("self-test", help="grade the reference solution in this container "
+                                               "(setup.sh's last step); exit 1 unless it scores full marks")  # fmt: skip
+    self_test.add_argument("--root", type=Path, default=Path("/autograder"), help="the container's autograder folder")
     return parser
 
 
@@ -85,12 +89,15 @@ def main(argv: list[str] | None = None) -> int:
 def _build(args) -> int:
     from . import manifest as manifests
     from .build import build_homework
+    from .gradescope import container_warnings
 
     manifest = manifests.load(args.assignment)
     written = build_homework(manifest, args.dist)
     print(f"built {manifest.id}: {manifest.title}")
     for key, path in written.items():
         print(f"  {key.replace('_', ' '):18} {path}")
+    for warning in container_warnings(manifest):  # the zip is built all the same: the instructor decides
+        print(f"grader build: warning: {manifest.id}: {warning}", file=sys.stderr)
     return 0
 
 
@@ -137,9 +144,9 @@ def _demo(args) -> int:
 
 
 def _gradescope(args) -> int:
-    from .gradescope import run
+    from .gradescope import run, self_test
 
-    return run(args.root)
+    return {"run": run, "self-test": self_test}[args.gradescope_command](args.root)
 
 
 COMMANDS = {"build": _build, "grade": _grade, "check": _check, "batch": _batch, "validate": _validate,

@@ -1,27 +1,36 @@
 """Gradescope: the autograder zip, and grading inside Gradescope's container.
 
-Gradescope's specification (``gradescope/autograder_samples`` ``docs/specs.md``):
-the zip holds ``setup.sh`` (run once, as root, when the image is built) and
-``run_autograder`` (run for every submission) at its root; in the container
-the zip is unpacked into ``/autograder/source``, the student's files are in
-``/autograder/submission`` and ``run_autograder`` must write
+Gradescope's specification (``gradescope/autograder_samples``, ``docs/specs.md``):
+the zip holds ``setup.sh`` and ``run_autograder`` at its root; "/autograder/source
+contains the extracted contents of your autograder zip file"; ``run_autograder``
+is copied to ``/autograder/run_autograder``; ``setup.sh`` runs once, as root,
+while the image is built; for every submission the student's files are put in
+``/autograder/submission`` and ``/autograder/run_autograder`` runs, with
+``/autograder`` as the working directory, and must write
 ``/autograder/results/results.json``.
 
-:func:`build_autograder_zip` writes ``dist/<hw>/autograder.zip``::
+:func:`build_autograder_zip` writes ``dist/<hw>/autograder.zip``, whose root is
+what lands in ``/autograder/source``::
 
-    setup.sh                 apt: a Python >= 3.11; a venv in /opt/nn-grader-venv with the dependencies only
-    run_autograder           runs ``python -m grader.cli gradescope run`` (= ``grader gradescope run``)
-    source/grader_config.json   {"assignment": "<hw>"}
-    source/pyproject.toml, README.md, reference/, grader/, templates/, assignments/<hw>/
+    setup.sh              a Python >= 3.11; a venv with the dependencies only; then ``grader gradescope self-test``
+    run_autograder        ``grader gradescope run`` in that venv (a 0 saying so if the grader cannot start)
+    grader_config.json    {"assignment": "<hw>"}
+    pyproject.toml, README.md, reference/, grader/, templates/, assignments/<hw>/
 
-The project itself is *not* pip-installed: it is imported from
-``/autograder/source`` (``PYTHONPATH``), which :func:`run` makes readable by
-root only. An installed copy in the venv's site-packages would be readable by
-the sandbox's user wherever the sandbox cannot hide it (no mount namespace).
+The two scripts are rendered from ``templates/gradescope/``; environment
+variables (documented in them) let the project's tests run them outside
+Gradescope, with defaults that are Gradescope's paths. The project itself is
+*not* pip-installed: it is imported from ``/autograder/source``
+(``PYTHONPATH``), which :func:`run` makes readable by root only. An installed
+copy in the venv's site-packages would be readable by the sandbox's user
+wherever the sandbox cannot hide it (no mount namespace).
 
 :func:`run` grades ``/autograder/submission`` and writes ``results.json``;
 :func:`results_json` maps a :class:`~grader.results.GradingResult` to
 Gradescope's schema (see its docstring for the status and visibility choices).
+:func:`self_test` grades the reference solution where the image is built.
+:func:`container_warnings` compares the manifest's ``[limits]`` with the
+container of its ``[gradescope]`` table; ``grader build`` prints them.
 """
 
 from __future__ import annotations
@@ -29,24 +38,29 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import sys
+import tempfile
 import time
+import tomllib
 import traceback
 import zipfile
 from pathlib import Path
 
 from . import manifest as manifests
 from .errors import UserError
-from .files import write_atomic
+from .files import render, write_atomic
 from .grading import grade
+from .handout import build_module
 from .paths import PROJECT_ROOT
 from .results import GradingResult, _finite, write_json_atomically
-from .submission import read_submission
+from .submission import SUBMISSION_SUFFIXES, read_submission
 
 CONFIG_NAME = "grader_config.json"
 VENV = "/opt/nn-grader-venv"
 HIDDEN_VISIBILITY = "after_published"
+GRADER_FOLDER = Path(__file__).resolve().parent
 # Shown to students when grading never finished: the file is written before grading starts.
 FALLBACK_MESSAGE = ("The autograder did not finish grading this submission (it was stopped before it could write "
                     "its result: out of memory or out of time?). This 0 is a placeholder written before grading "
@@ -73,7 +87,8 @@ def results_json(result: GradingResult, manifest: manifests.Manifest | None = No
       example's table of intermediates.
     - ``number``: the manifest's task id of the test's first function plus its index within that
       task (``"1.3.2"``); tests are listed in the manifest's task order.
-    - ``tags``: the student functions the test exercises. ``score`` is the sum of the tests' scores.
+    - ``tags``: the student functions the test exercises; ``extra_data``: our own status (passed, failed,
+      error or timeout). ``score`` is the sum of the tests' scores.
     """
     if manifest is None:
         try:
@@ -104,6 +119,7 @@ def results_json(result: GradingResult, manifest: manifests.Manifest | None = No
             "output_format": "text",
             "visibility": HIDDEN_VISIBILITY if hidden else "visible",
             "tags": [str(f) for f in test.functions],
+            "extra_data": {"status": test.status},  # ours: error and timeout are both Gradescope's "failed"
         })  # fmt: skip
     function_scores = {name: {"score": _number(s), "max_score": _number(m)} for name, (s, m) in result.function_scores().items()}
     data = {
@@ -230,6 +246,7 @@ def run(root: Path = Path("/autograder"), *, limits: manifests.Limits | None = N
         data = _message_only(ERROR_MESSAGE.format(what=type(error).__name__),
                              {"autograder_error": True, "traceback": details[-4000:]})  # fmt: skip
     data["execution_time"] = round(time.monotonic() - started, 3)
+    data.setdefault("extra_data", {})["grader"] = str(GRADER_FOLDER)  # which copy graded: the zip's, for instructors
     try:
         write_json_atomically(results_path, data)
     except (OSError, TypeError, ValueError) as error:
@@ -285,19 +302,71 @@ def _grade_for_gradescope(root: Path, limits: manifests.Limits | None) -> dict:
     return results_json(result, manifest)
 
 
+NOT_RUN = "not run: your submission could not be read (see the message at the top)"
+SHOWN_FILES = 5  # of a submission holding no file to grade: enough to see the mistake
+
+
 def _unreadable(manifest: manifests.Manifest, folder: Path, error: UserError, limits) -> dict:
-    """The submission could not be read: every test at 0 (so the breakdown shows), and what to submit."""
-    wanted = f"submit {manifest.id}.py or {manifest.id}.ipynb"
-    has_candidate = folder.is_dir() and any(p.suffix.lower() in (".py", ".ipynb") for p in folder.rglob("*") if p.is_file())
-    if not has_candidate:
-        message = f"no .py or .ipynb found in your submission; {wanted}"
-    else:
-        message = str(error).replace(str(folder), "your submission")
-    result = grade(folder, manifest.id, limits=limits)  # reports the same problem on every test, fast
+    """The submission could not be read: one message saying what to submit, and every test at 0, not run.
+
+    The message is the whole top-level output, said once, in the student's terms: file names as
+    they submitted them, never the container's paths. The tests stay listed so the breakdown shows.
+    """
+    message = what_to_submit(manifest, folder, error)
+    result = grade(folder, manifest.id, limits=limits)  # every test, each failing at once: nothing is loaded
     data = results_json(result, manifest)
-    data["output"] = message + "\n\n" + data["output"]
+    for test in data["tests"]:
+        test["output"] = NOT_RUN
+    data["output"] = message
+    data["extra_data"]["errors"] = [message]
     data["extra_data"]["unreadable"] = message
     return data
+
+
+def what_to_submit(manifest: manifests.Manifest, folder: Path, error: UserError) -> str:
+    """Why ``folder`` holds nothing to grade, in one line that names the files to submit."""
+    wanted = f"submit {manifest.id}.py or {manifest.id}.ipynb"
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    if not files:
+        return f"Nothing was submitted: {wanted}."
+    if not any(Path(name).suffix.lower() in SUBMISSION_SUFFIXES for name in files):
+        shown = ", ".join(files[:SHOWN_FILES]) + (f" and {len(files) - SHOWN_FILES} more" if len(files) > SHOWN_FILES else "")
+        return f"Your submission has no .py or .ipynb file (it has {shown}): {wanted}."
+    text = str(error).replace(f"{folder}/", "")
+    if text.startswith(str(folder)):
+        text = "Your submission" + text[len(str(folder)):]
+    return text.replace(str(folder), "your submission")
+
+
+def self_test(root: Path = Path("/autograder")) -> int:
+    """Grade the reference solution in this container; setup.sh runs it while Gradescope builds the image.
+
+    Prints the score, the protections that hold and those that are off, and the container warnings.
+    Exit status 0 only for full marks: an autograder that cannot work in the container fails the
+    image build, with the reason in the build's output, instead of giving every student a wrong grade.
+    """
+    from .handout import build_module  # only here: grading a submission never needs the handout builder
+
+    try:
+        manifest = manifests.load(read_config(root)["assignment"])
+    except RuntimeError as error:
+        raise UserError(str(error)) from None
+    with tempfile.TemporaryDirectory(prefix="nn-grader-self-test-") as folder:
+        path = write_atomic(Path(folder) / f"{manifest.id}.py", build_module(manifest, solution=True))
+        result = grade(path, manifest.id)
+    print(f"self-test: the reference solution of {manifest.id} scores {result.score:g} / {result.max_score:g} here")
+    print("\n".join([f"  holds: {name}: {how}" for name, how in result.protections.items()]
+                    + [f"  off:   {what}" for what in result.protections_off]
+                    + [f"  warning: {warning}" for warning in container_warnings(manifest)]))  # fmt: skip
+    if abs(result.score - result.max_score) < 1e-9 and not result.errors:
+        return 0
+    for test in result.tests:
+        if test.status != "passed":
+            print(f"  {test.name}: {test.status}: {test.message}")
+    for error in result.errors:
+        print(f"  {error}")
+    print("self-test: the autograder does not work in this container: the solution must score full marks", file=sys.stderr)
+    return 1
 
 
 # ----- the autograder zip --------------------------------------------------------------------------------
@@ -306,101 +375,60 @@ PROJECT_FOLDERS = ("reference", "grader", "templates")
 EXCLUDED_PARTS = frozenset({"__pycache__", ".ipynb_checkpoints", "dist"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed: the same project gives the same zip
-
-SETUP_SH = r"""#!/usr/bin/env bash
-# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu 22.04 by default).
-# It installs a Python >= 3.11 (the grader uses tomllib) and a venv holding the project's
-# dependencies only: the project itself is imported from /autograder/source, which run_autograder
-# makes readable by root only (an installed copy in site-packages would be readable by the
-# sandbox's user where no mount namespace can hide it).
-set -euxo pipefail
-export DEBIAN_FRONTEND=noninteractive
-VENV=@VENV@
-SOURCE=/autograder/source
-
-apt-get update
-apt-get install -y python3 python3-pip python3-venv
-new_enough() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
-PYTHON=""
-for candidate in python3 python3.13 python3.12 python3.11; do
-    if command -v "$candidate" >/dev/null && new_enough "$candidate"; then PYTHON="$candidate"; break; fi
-done
-if [ -z "$PYTHON" ]; then  # Ubuntu 22.04's python3 is 3.10; python3.11 is in its universe component
-    apt-get install -y python3.11 python3.11-venv || {
-        apt-get install -y software-properties-common
-        add-apt-repository -y ppa:deadsnakes/ppa
-        apt-get update
-        apt-get install -y python3.11 python3.11-venv
-    }
-    PYTHON=python3.11
-fi
-id nobody  # the sandbox runs student code as this user
-
-"$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --upgrade pip
-"$VENV/bin/python" - "$SOURCE/pyproject.toml" > /tmp/nn-grader-requirements.txt <<'EOF'
-import sys, tomllib
-with open(sys.argv[1], "rb") as f:
-    print("\n".join(tomllib.load(f)["project"]["dependencies"]))
-EOF
-"$VENV/bin/python" -m pip install -r /tmp/nn-grader-requirements.txt
-chmod -R go-w "$VENV"
-cd "$SOURCE"
-PYTHONPATH="$SOURCE" "$VENV/bin/python" -c "import grader.gradescope, grader.manifest as m, json; m.load(json.load(open('grader_config.json'))['assignment'])"
-"""
-
-RUN_AUTOGRADER = r"""#!/usr/bin/env bash
-# Gradescope runs this, as root, for every submission: `grader gradescope run` in the venv of setup.sh.
-# It writes /autograder/results/results.json; if even the grader could not start, a 0 saying so.
-set -u
-VENV=@VENV@
-RESULTS=/autograder/results/results.json
-mkdir -p /autograder/results
-status=1
-if [ -f "$VENV/bin/activate" ]; then
-    # shellcheck disable=SC1091
-    source "$VENV/bin/activate"
-    cd /autograder/source
-    export PYTHONPATH=/autograder/source
-    python -m grader.cli gradescope run --root /autograder
-    status=$?
-fi
-if [ ! -s "$RESULTS" ]; then
-    printf '%s\n' '{"score": 0, "output": "autograder error: the grader could not start (setup.sh failed?). This is not a verdict on your code; ask your instructor.", "output_format": "text", "stdout_visibility": "hidden", "tests": []}' > "$RESULTS"
-fi
-exit "$status"
-"""
+SCRIPTS = {"setup.sh": "gradescope/setup.sh.j2", "run_autograder": "gradescope/run_autograder.j2"}
+# What run_autograder writes when the grader cannot even start (no venv: setup.sh failed?).
+NO_GRADER_RESULT = {"score": 0, "execution_time": 0, "output": "autograder error: the grader could not start. This is not a "
+                    "verdict on your code; ask your instructor.", "output_format": "text", "visibility": "visible",
+                    "stdout_visibility": "hidden", "extra_data": {"autograder_error": True}, "tests": []}  # fmt: skip
 
 
-def _source_files(manifest: manifests.Manifest) -> list[tuple[str, Path]]:
-    """(name in the zip, file on disk) of the project copy under ``source/``: never tests/, dist/, .git."""
-    files = [(f"source/{name}", PROJECT_ROOT / name) for name in PROJECT_FILES if (PROJECT_ROOT / name).is_file()]
+def python_minimum() -> tuple[int, int]:
+    """The oldest Python the project runs on: pyproject.toml's ``requires-python = ">=X.Y"``."""
+    with open(PROJECT_ROOT / "pyproject.toml", "rb") as f:
+        requirement = tomllib.load(f)["project"]["requires-python"]
+    match = re.fullmatch(r"\s*>=\s*(\d+)\.(\d+)\s*", requirement)
+    if not match:
+        raise UserError(f"pyproject.toml: requires-python = {requirement!r}; setup.sh understands only \">=X.Y\"")
+    return int(match[1]), int(match[2])
+
+
+def render_scripts(manifest: manifests.Manifest) -> dict[str, str]:
+    """setup.sh and run_autograder for ``manifest``, from ``templates/gradescope/``."""
+    minimum = python_minimum()
+    fallback = json.dumps(NO_GRADER_RESULT)
+    assert "'" not in fallback  # run_autograder prints it between single quotes
+    context = {"assignment": manifest.id, "venv": VENV, "python_minimum": "%d.%d" % minimum,
+               "python_minimum_tuple": "%d, %d" % minimum, "fallback_json": fallback}  # fmt: skip
+    return {name: render(template, **context) for name, template in SCRIPTS.items()}
+
+
+def _project_files(manifest: manifests.Manifest) -> list[tuple[str, Path]]:
+    """(name in the zip, file on disk) of the project copy at the zip's root: never tests/, dist/, .git."""
+    files = [(name, PROJECT_ROOT / name) for name in PROJECT_FILES if (PROJECT_ROOT / name).is_file()]
     for folder in [PROJECT_ROOT / name for name in PROJECT_FOLDERS] + [PROJECT_ROOT / "assignments" / manifest.id]:
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(PROJECT_ROOT)
             if (path.is_file() and not any(part.startswith(".") or part in EXCLUDED_PARTS for part in relative.parts)
                     and path.suffix not in EXCLUDED_SUFFIXES):  # fmt: skip
-                files.append((f"source/{relative.as_posix()}", path))
+                files.append((relative.as_posix(), path))
     return files
 
 
 def build_autograder_zip(manifest: manifests.Manifest, dist_dir: Path) -> Path:
     """Write ``dist_dir/<hw>/autograder.zip`` (atomically) for Gradescope; returns its path.
 
-    The zip's root holds ``setup.sh`` and ``run_autograder`` (mode 0755) and ``source/``: the
-    project files the grader needs, only this homework's folder (its hidden tests included: the
-    zip is the instructor's upload, never the students'), and ``grader_config.json``.
+    The zip's root is what Gradescope unpacks into ``/autograder/source``: ``setup.sh`` and
+    ``run_autograder`` (mode 0755), ``grader_config.json``, and the project files the grader needs,
+    with only this homework's folder (its hidden tests included: the zip is the instructor's
+    upload, never the students').
     """
     if manifest.folder.resolve() != (PROJECT_ROOT / "assignments" / manifest.id).resolve():
         raise UserError(f"{manifest.folder}: the autograder zip needs the homework under assignments/{manifest.id}/")
     target = Path(dist_dir) / manifest.id / "autograder.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
-    entries: list[tuple[str, bytes, int]] = [
-        ("setup.sh", SETUP_SH.replace("@VENV@", VENV).encode(), 0o755),
-        ("run_autograder", RUN_AUTOGRADER.replace("@VENV@", VENV).encode(), 0o755),
-        (f"source/{CONFIG_NAME}", (json.dumps({"assignment": manifest.id}, indent=2) + "\n").encode(), 0o644),
-    ]  # fmt: skip
-    entries += [(name, path.read_bytes(), 0o644) for name, path in _source_files(manifest)]
+    entries = [(name, text.encode(), 0o755) for name, text in render_scripts(manifest).items()]
+    entries.append((CONFIG_NAME, (json.dumps({"assignment": manifest.id}, indent=2) + "\n").encode(), 0o644))
+    entries += [(name, path.read_bytes(), 0o644) for name, path in _project_files(manifest)]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data, mode in entries:
@@ -411,3 +439,42 @@ def build_autograder_zip(manifest: manifests.Manifest, dist_dir: Path) -> Path:
             archive.writestr(info, data)
     write_atomic(target, buffer.getvalue())
     return target
+
+
+# ----- does the homework fit Gradescope's container? ----------------------------------------------------
+# The container's memory the grader needs beside one sandbox process: its own process (about 50 MB
+# measured), the sandbox's loaded copy of the submission (about 30 MB), and room to spare.
+GRADER_MEMORY_MB = 256
+# Starting Python, pytest and the homework's tests in the container, on half a CPU, generously.
+START_SECONDS = 30
+
+
+def worst_case_seconds(manifest: manifests.Manifest) -> float:
+    """The longest grading of one submission whose every function times out.
+
+    A function that timed out is not run again, so each function costs one ``call_seconds`` at most;
+    each time-out restarts the sandbox, which loads the submission again (``load_seconds``). Not
+    counted: a submission whose every call takes just under ``call_seconds`` (hw1 makes 42 calls).
+    """
+    limits, functions = manifest.limits, len(manifest.functions)
+    return START_SECONDS + limits.load_seconds * (functions + 1) + limits.call_seconds * functions
+
+
+def container_warnings(manifest: manifests.Manifest) -> list[str]:
+    """Where the manifest's ``[limits]`` exceed the container of its ``[gradescope]`` table, one line each."""
+    limits, container = manifest.limits, manifest.gradescope
+    warnings = []
+    room = container.memory_mb - GRADER_MEMORY_MB
+    if limits.memory_mb > room:
+        warnings.append(f"[limits] memory_mb = {limits.memory_mb} lets student code take more memory than Gradescope's "
+                        f"container has ({container.memory_mb} MB, of which the grader needs about {GRADER_MEMORY_MB}): "
+                        f"lower it to {max(room, 0)}, or give the container {limits.memory_mb + GRADER_MEMORY_MB} MB "
+                        "in Gradescope's Autograder Settings and in [gradescope] memory_mb")  # fmt: skip
+    seconds = worst_case_seconds(manifest)
+    if seconds > container.timeout_minutes * 60:
+        warnings.append(f"grading one submission can take {seconds:g} s (load_seconds once, then call_seconds and a reload "
+                        f"for each of the {len(manifest.functions)} functions, when all time out) but Gradescope stops "
+                        f"it after {container.timeout_minutes:g} minutes with a 0 and no breakdown: lower [limits] "
+                        "call_seconds or load_seconds, or raise the timeout in Gradescope's Autograder Settings and in "
+                        "[gradescope] timeout_minutes")  # fmt: skip
+    return warnings

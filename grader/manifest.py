@@ -11,9 +11,13 @@ Example::
     call_seconds = 10               # wall time of one call into student code
     load_seconds = 20               # wall time to load the submission
     cpu_seconds = 60                # CPU time of one sandbox process
-    memory_mb = 2048                # address space of one sandbox process
+    memory_mb = 512                 # address space of one sandbox process (RLIMIT_AS)
     output_kb = 256                 # printed output kept per process
     processes = 32                  # processes and threads of the sandbox user
+
+    [gradescope]                    # the container chosen in Gradescope's "Autograder Settings";
+    memory_mb = 768                 #   the defaults are Gradescope's: 768 MB of memory,
+    timeout_minutes = 10            #   10 minutes for one submission (at most 40)
 
     [[tasks]]
     id = "1.1"
@@ -23,6 +27,17 @@ Example::
 
 Visible tests live in ``tests/visible/``, hidden ones in ``tests/hidden/``;
 sample submissions in ``samples/``.
+
+``[limits]`` bound student code on every machine that grades. ``[gradescope]``
+describes the container Gradescope grades in, so ``grader build`` can warn when
+the limits do not fit it (:func:`grader.gradescope.container_warnings`): one
+sandbox process may use ``memory_mb`` of address space beside the grader's own
+memory, and a submission that times out in every function must still finish
+within ``timeout_minutes``, or Gradescope stops it and the student gets a 0
+with no breakdown. Set them to what the assignment's Autograder Settings say.
+A sandbox process with numpy imported that grades hw1 needs about 100 MiB of
+address space (its VmPeak, as ``benchmarks/bench_memory.py`` measures), hence
+the default 512.
 """
 
 from __future__ import annotations
@@ -40,9 +55,21 @@ class Limits:
     call_seconds: float = 10.0
     load_seconds: float = 20.0
     cpu_seconds: int = 60
-    memory_mb: int = 2048
+    memory_mb: int = 512
     output_kb: int = 256
     processes: int = 32
+
+
+# Gradescope's documented limits (autograder_samples docs/troubleshooting.md).
+GRADESCOPE_MAX_TIMEOUT_MINUTES = 40
+
+
+@dataclass(frozen=True)
+class GradescopeContainer:
+    """The container of a Gradescope assignment, as its Autograder Settings set it; the defaults are Gradescope's."""
+
+    memory_mb: int = 768
+    timeout_minutes: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +89,7 @@ class Manifest:
     tasks: tuple[Task, ...]
     narrative: str = ""
     limits: Limits = field(default_factory=Limits)
+    gradescope: GradescopeContainer = field(default_factory=GradescopeContainer)
 
     @property
     def functions(self) -> tuple[str, ...]:
@@ -123,6 +151,7 @@ def load(assignment: str | Path) -> Manifest:
     if unknown:
         raise UserError(f"{path}: unknown [limits] keys {sorted(unknown)}; known: {sorted(Limits.__dataclass_fields__)}")
 
+    gradescope = _gradescope_container(data.get("gradescope", {}), path)
     manifest = Manifest(
         id=require(data, "id", str, "the top level"),
         title=require(data, "title", str, "the top level"),
@@ -131,8 +160,24 @@ def load(assignment: str | Path) -> Manifest:
         tasks=tuple(tasks),
         narrative=data.get("narrative", ""),
         limits=Limits(**limits_table),
+        gradescope=gradescope,
     )
     for source in manifest.source_paths:
         if not source.is_file():
             raise UserError(f"{path}: source {source.stem!r} is not a module of reference/ ({source} does not exist)")
     return manifest
+
+
+def _gradescope_container(table: dict, path: Path) -> GradescopeContainer:
+    """The ``[gradescope]`` table, checked: known keys, positive numbers, a timeout Gradescope allows."""
+    known = sorted(GradescopeContainer.__dataclass_fields__)
+    if not isinstance(table, dict) or set(table) - set(known):
+        raise UserError(f"{path}: [gradescope] takes only the keys {known}")
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise UserError(f"{path}: [gradescope] {key} must be a positive number, got {value!r}")
+    container = GradescopeContainer(**table)
+    if container.timeout_minutes > GRADESCOPE_MAX_TIMEOUT_MINUTES:
+        raise UserError(f"{path}: [gradescope] timeout_minutes = {container.timeout_minutes:g} is more than Gradescope "
+                        f"allows ({GRADESCOPE_MAX_TIMEOUT_MINUTES} minutes)")  # fmt: skip
+    return container

@@ -1,11 +1,10 @@
 """Gradescope: results.json to the published schema, `grader gradescope run` on every path, the autograder zip."""
 
 import json
-import math
 import os
+import re
 import stat
 import subprocess
-import sys
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -16,15 +15,14 @@ from grader import gradescope
 from grader import manifest as manifests
 from grader.handout import build_module
 from grader import results
+from grader.paths import PROJECT_ROOT
 from grader.results import GradingResult
+from gradescope_schema import check_schema
+from gradescope_schema import read_results as read_results_file
 
 HW = "hw1_backprop"
 MANIFEST = manifests.load(HW)
 QUICK = replace(MANIFEST.limits, call_seconds=2, load_seconds=5)
-TOP_KEYS = {"score", "execution_time", "output", "output_format", "visibility", "stdout_visibility", "tests", "extra_data"}
-TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibility", "tags"}
-VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
-FORMATS = {"text", "html", "simple_format", "md", "ansi"}
 
 
 @pytest.fixture(scope="module")
@@ -48,29 +46,7 @@ def make_root(tmp_path: Path, files: dict[str, str] | None = None, assignment: s
 
 
 def read_results(root: Path) -> dict:
-    text = (root / "results" / "results.json").read_text(encoding="utf-8")
-    return json.loads(text, parse_constant=lambda c: pytest.fail(f"results.json holds {c}, which is not JSON"))
-
-
-def check_schema(data: dict) -> None:
-    """Gradescope's published schema: field names, types, enums; strict JSON; the score is the tests' sum."""
-    json.dumps(data, allow_nan=False)
-    assert TOP_KEYS <= set(data), TOP_KEYS - set(data)
-    assert isinstance(data["score"], (int, float)) and math.isfinite(data["score"])
-    assert isinstance(data["execution_time"], (int, float))
-    assert isinstance(data["output"], str) and data["output"]
-    assert data["output_format"] in FORMATS and data["visibility"] in VISIBILITIES
-    assert data["stdout_visibility"] == "hidden"
-    assert isinstance(data["extra_data"], dict) and isinstance(data["tests"], list)
-    for test in data["tests"]:
-        assert TEST_KEYS <= set(test), TEST_KEYS - set(test)
-        assert isinstance(test["name"], str) and isinstance(test["number"], str) and isinstance(test["output"], str)
-        assert all(isinstance(test[k], (int, float)) and math.isfinite(test[k]) for k in ("score", "max_score"))
-        assert test["status"] in ("passed", "failed")
-        assert test["visibility"] in VISIBILITIES
-        assert isinstance(test["tags"], list) and all(isinstance(t, str) for t in test["tags"])
-    if data["tests"]:
-        assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
+    return read_results_file(root / "results" / "results.json")
 
 
 # ----- results_json ---------------------------------------------------------------------------------------
@@ -137,10 +113,15 @@ def test_the_worked_example_shows_the_intermediates_as_text():
 
 
 # ----- run ------------------------------------------------------------------------------------------------
-def test_the_solution_scores_full_marks(tmp_path, solution_source):
-    root = make_root(tmp_path, {f"{HW}.py": solution_source, "notes.txt": "hello"})
+@pytest.fixture(scope="module")
+def solution_results(tmp_path_factory, solution_source) -> dict:
+    root = make_root(tmp_path_factory.mktemp("solution"), {f"{HW}.py": solution_source, "notes.txt": "hello"})
     assert gradescope.run(root, limits=QUICK) == 0
-    data = read_results(root)
+    return read_results(root)
+
+
+def test_the_solution_scores_full_marks(solution_results):
+    data = solution_results
     check_schema(data)
     assert data["score"] == 20 and all(t["status"] == "passed" for t in data["tests"])
     assert sum(t["max_score"] for t in data["tests"]) == 20
@@ -172,13 +153,35 @@ def test_the_blank_handout_scores_zero(tmp_path, blank_source):
     assert data["score"] == 0 and {t["status"] for t in data["tests"]} == {"failed"}
 
 
-def test_an_empty_submission_gets_a_zero_saying_what_to_submit(tmp_path):
-    root = make_root(tmp_path, {"README.txt": "oops"})
+NOT_READABLE = {
+    "nothing": ({}, "Nothing was submitted: submit hw1_backprop.py or hw1_backprop.ipynb."),
+    "a wrongly named file": ({"hw1_backprop.py.txt": "def forward_pass(): ...", "notes.md": "hi"},
+                             "Your submission has no .py or .ipynb file (it has hw1_backprop.py.txt, notes.md): "
+                             "submit hw1_backprop.py or hw1_backprop.ipynb."),
+    "two candidates": ({"mine.py": "x = 1", "draft.py": "x = 2"},
+                       "Your submission holds several files that could be the submission (draft.py, mine.py); keep "
+                       "only one, hw1_backprop.py or hw1_backprop.ipynb, and submit again"),
+    "a broken notebook": ({"hw1_backprop.ipynb": "{not json"}, "hw1_backprop.ipynb is not a Jupyter notebook"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(NOT_READABLE))
+def test_a_submission_that_cannot_be_read_gets_one_message_saying_what_to_submit(tmp_path, case, solution_results):
+    """One short message, once, in the student's terms (file names, never the container's paths); every test at 0."""
+    files, message = NOT_READABLE[case]
+    root = make_root(tmp_path, files)
     assert gradescope.run(root, limits=QUICK) == 0
     data = read_results(root)
     check_schema(data)
     assert data["score"] == 0
-    assert data["output"].startswith(f"no .py or .ipynb found in your submission; submit {HW}.py or {HW}.ipynb")
+    assert data["output"].startswith(message) and "\n" not in data["output"]
+    # The breakdown shows what there was to earn: the tests the solution gets, in the same order.
+    assert [(t["number"], t["name"], t["max_score"]) for t in data["tests"]] == \
+           [(t["number"], t["name"], t["max_score"]) for t in solution_results["tests"]]
+    for test in data["tests"]:
+        assert test["score"] == 0 and test["output"] == gradescope.NOT_RUN
+    everything = json.dumps({k: v for k, v in data.items() if k != "extra_data"})
+    assert str(tmp_path) not in everything and "/autograder" not in everything and "/submission" not in everything
 
 
 def test_a_submission_that_crashes_or_hangs_still_gets_a_valid_result(tmp_path, solution_source):
@@ -267,7 +270,10 @@ def autograder_zip(tmp_path_factory) -> Path:
     return gradescope.build_autograder_zip(MANIFEST, tmp_path_factory.mktemp("dist"))
 
 
-def test_the_zip_has_gradescopes_layout(autograder_zip):
+def test_the_zip_root_is_what_lands_in_autograder_source(autograder_zip):
+    """Gradescope's specification: "The file must contain at least two files in the root of the archive:
+    setup.sh ... run_autograder ..." and "/autograder/source contains the extracted contents of your
+    autograder zip file", so the project the scripts read sits at the root beside them."""
     assert autograder_zip.name == "autograder.zip" and autograder_zip.parent.name == HW
     assert not list(autograder_zip.parent.glob(".*.tmp"))
     with zipfile.ZipFile(autograder_zip) as archive:
@@ -275,45 +281,45 @@ def test_the_zip_has_gradescopes_layout(autograder_zip):
         for script in ("setup.sh", "run_autograder"):
             assert stat.S_IMODE(infos[script].external_attr >> 16) == 0o755, script
             assert archive.read(script).startswith(b"#!/usr/bin/env bash\n")
-        assert json.loads(archive.read("source/grader_config.json")) == {"assignment": HW}
+        assert json.loads(archive.read("grader_config.json")) == {"assignment": HW}
         names = set(infos)
-    for needed in ("source/assignments/hw1_backprop/manifest.toml", "source/reference/backprop.py",
-                   "source/grader/gradescope.py", "source/grader/sandbox/child.py", "source/pyproject.toml",
-                   "source/README.md", "source/assignments/hw1_backprop/tests/hidden/test_random_networks.py"):  # fmt: skip
+    tops = {name.split("/")[0] for name in names}
+    assert tops == {"setup.sh", "run_autograder", "grader_config.json", "pyproject.toml", "README.md", "reference",
+                    "grader", "templates", "assignments"}  # fmt: skip
+    for needed in ("assignments/hw1_backprop/manifest.toml", "reference/backprop.py", "templates/report.html.j2",
+                   "assignments/hw1_backprop/tests/hidden/test_random_networks.py"):  # fmt: skip
         assert needed in names, needed
-    assert not any(n.startswith("source/tests/") or "__pycache__" in n or n.endswith(".pyc") for n in names)
-    assert not any(n.startswith(("source/dist/", "source/.git")) for n in names)
-    other = {n.split("/")[2] for n in names if n.startswith("source/assignments/")}
-    assert other == {HW}
+    grader_files = {p.relative_to(PROJECT_ROOT).as_posix() for p in (PROJECT_ROOT / "grader").rglob("*.py")
+                    if "__pycache__" not in p.parts}  # fmt: skip
+    assert grader_files <= names, grader_files - names  # the whole grader, the sandbox's child included
+    assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith(".") or "/." in n for n in names)
+    assert {n.split("/")[1] for n in names if n.startswith("assignments/")} == {HW}
 
 
-def test_the_scripts_are_valid_bash(autograder_zip, tmp_path):
+def test_the_scripts_are_rendered_valid_bash(autograder_zip, tmp_path):
     with zipfile.ZipFile(autograder_zip) as archive:
         for script in ("setup.sh", "run_autograder"):
+            text = archive.read(script).decode()
+            assert "{{" not in text and "{%" not in text and gradescope.VENV in text
             path = tmp_path / script
-            path.write_bytes(archive.read(script))
+            path.write_text(text)
             subprocess.run(["bash", "-n", str(path)], check=True)
         assert b"gradescope run" in archive.read("run_autograder")
+        assert b"gradescope self-test" in archive.read("setup.sh")
 
 
-def test_the_unzipped_autograder_grades_on_its_own(autograder_zip, tmp_path, solution_source):
-    """Unpacked as Gradescope does, the zip's own copy of the grader grades the solution to full marks."""
+def test_run_autograder_writes_a_valid_zero_when_the_grader_cannot_start(autograder_zip, tmp_path):
+    """No venv (setup.sh failed): Gradescope still gets a results.json, a 0 that says why."""
     root = tmp_path / "autograder"
-    with zipfile.ZipFile(autograder_zip) as archive:
-        archive.extractall(root)
-    (root / "submission").mkdir()
-    (root / "submission" / f"{HW}.py").write_text(solution_source, encoding="utf-8")
-    source = root / "source"
-    env = {**os.environ, "PYTHONPATH": str(source)}
-    where = subprocess.run([sys.executable, "-c", "import grader; print(grader.__file__)"], env=env, cwd=source,
-                           capture_output=True, text=True, check=True)  # fmt: skip
-    assert Path(where.stdout.strip()).resolve().is_relative_to(source.resolve())  # not the repository's copy
-    done = subprocess.run([sys.executable, "-m", "grader.cli", "gradescope", "run", "--root", str(root)], env=env,
-                          cwd=source, capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    (root / "source").mkdir(parents=True)
+    subprocess.run(["unzip", "-q", str(autograder_zip), "-d", str(root / "source")], check=True)
+    env = {**os.environ, "GRADER_AUTOGRADER_ROOT": str(root), "GRADER_VENV": str(tmp_path / "no-venv")}
+    done = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode != 0
     data = read_results(root)
     check_schema(data)
-    assert data["score"] == 20, data["output"]
+    assert data["score"] == 0 and data["output"].startswith("autograder error: the grader could not start")
+    assert data["extra_data"]["autograder_error"] is True
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox switches to the user nobody only when the grader is root")
@@ -346,3 +352,73 @@ def test_without_namespaces_the_sandbox_user_cannot_read_the_hidden_tests(protec
         assert (data["score"] == 20) is protected
     finally:
         shutil.rmtree(base)
+
+
+# ----- does the homework fit Gradescope's container? ----------------------------------------------------
+def test_hw1_fits_gradescopes_default_container():
+    """docs/troubleshooting.md: "Our default memory limit is 768MB" and "We have a default overall
+    timeout of 10 minutes"; hw1's manifest describes that container and its limits fit it."""
+    assert MANIFEST.gradescope == manifests.GradescopeContainer(memory_mb=768, timeout_minutes=10)
+    assert gradescope.container_warnings(MANIFEST) == []
+    assert MANIFEST.limits.memory_mb + gradescope.GRADER_MEMORY_MB <= 768
+    assert gradescope.worst_case_seconds(MANIFEST) <= 10 * 60
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text(encoding="utf-8").split())  # what it tells instructors
+    assert f"graded in at most {gradescope.worst_case_seconds(MANIFEST):g} s" in readme
+    assert f"may use {MANIFEST.limits.memory_mb} MiB of address space" in readme
+
+
+def test_the_readme_tells_instructors_what_each_sample_must_score():
+    """The "Test Autograder" step of the README's instructor section, against samples.toml."""
+    from grader import samples
+
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text(encoding="utf-8").split())
+    for sample in samples.load(MANIFEST):
+        assert f"`{sample.file}` {'must score ' if sample.file == 'correct.py' else ''}{sample.score:g}" in readme
+
+
+def test_a_memory_limit_above_the_container_is_a_warning():
+    greedy = replace(MANIFEST, limits=replace(MANIFEST.limits, memory_mb=2048))
+    (warning,) = gradescope.container_warnings(greedy)
+    assert "memory_mb = 2048" in warning and "768 MB" in warning and "lower it to 512" in warning
+    assert "\n" not in warning
+    roomy = replace(greedy, gradescope=manifests.GradescopeContainer(memory_mb=4096))
+    assert gradescope.container_warnings(roomy) == []
+
+
+def test_a_grading_time_above_the_timeout_is_a_warning():
+    """A function that timed out is not run again: the worst case is one time-out (and one reload) per function."""
+    slow = replace(MANIFEST, limits=replace(MANIFEST.limits, call_seconds=60))
+    functions = len(MANIFEST.functions)
+    assert gradescope.worst_case_seconds(slow) == gradescope.START_SECONDS + 20 * (functions + 1) + 60 * functions
+    (warning,) = gradescope.container_warnings(slow)
+    assert "after 10 minutes" in warning and f"each of the {functions} functions" in warning
+    longer = replace(slow, gradescope=manifests.GradescopeContainer(timeout_minutes=40))
+    assert gradescope.container_warnings(longer) == []
+
+
+def test_grader_build_prints_the_warnings(monkeypatch, capsys, tmp_path):
+    from grader import build, cli
+
+    greedy = replace(MANIFEST, limits=replace(MANIFEST.limits, memory_mb=2048))
+    monkeypatch.setattr(manifests, "load", lambda assignment: greedy)
+    monkeypatch.setattr(build, "build_homework", lambda manifest, dist: {})
+    assert cli.main(["build", HW, "--dist", str(tmp_path)]) == 0  # built all the same: the instructor decides
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"grader build: warning: {HW}: [limits] memory_mb = 2048")
+
+
+@pytest.mark.parametrize("table, error", [
+    ("memory_mb = 0", "memory_mb must be a positive number"),
+    ("timeout_minutes = 'ten'", "timeout_minutes must be a positive number"),
+    ("timeout_minutes = 41", "more than Gradescope allows (40 minutes)"),
+    ("cpus = 2", "[gradescope] takes only the keys ['memory_mb', 'timeout_minutes']"),
+])  # fmt: skip
+def test_a_wrong_gradescope_table_is_a_clear_error(tmp_path, table, error):
+    from grader.errors import UserError
+
+    folder = tmp_path / HW
+    folder.mkdir()
+    text = (MANIFEST.folder / "manifest.toml").read_text(encoding="utf-8")
+    (folder / "manifest.toml").write_text(text.replace("memory_mb = 768\ntimeout_minutes = 10", table), encoding="utf-8")
+    with pytest.raises(UserError, match=re.escape(error)):
+        manifests.load(folder)
