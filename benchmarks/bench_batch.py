@@ -29,9 +29,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
 
-    from grader import manifest as manifests
+    from grader.homework import manifest as manifests
     from grader.batch import run_batch
-    from grader.handout import build_module
+    from grader.authoring.handout import build_module
 
     solution = build_module(manifests.load(HW), solution=True)
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as scratch:

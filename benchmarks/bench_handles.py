@@ -48,9 +48,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     calls = parser.parse_args().calls
 
-    from grader.manifest import Limits
+    from grader.homework.manifest import Limits
     from grader.sandbox import Sandbox, value_of
-    from grader.submission import read_submission
+    from grader.grading.submission import read_submission
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "engine.py"

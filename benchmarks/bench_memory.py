@@ -35,10 +35,10 @@ def kib(status: str, key: str) -> int:
 
 
 def main() -> None:
-    from grader import manifest as manifests
+    from grader.homework import manifest as manifests
     from grader.gradescope import GRADER_MEMORY_MB
-    from grader.grading import grade
-    from grader.handout import build_module
+    from grader.grading.grade import grade
+    from grader.authoring.handout import build_module
     from grader.sandbox import Sandbox
 
     manifest = manifests.load(sys.argv[1] if len(sys.argv) > 1 else "hw1_backprop")

@@ -20,8 +20,8 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import UserError
-from .paths import DEFAULT_DIST_DIR
+from grader.errors import UserError
+from grader.paths import DEFAULT_DIST_DIR
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(args) -> int:
-    from . import manifest as manifests
-    from .build import build_homework
-    from .gradescope import container_warnings
+    from grader.homework import manifest as manifests
+    from grader.authoring.build import build_homework
+    from grader.gradescope.autograder_zip import container_warnings
 
     manifest = manifests.load(args.assignment)
     written = build_homework(manifest, args.dist)
@@ -102,16 +102,16 @@ def _build(args) -> int:
 
 
 def _grade(args, visibilities=("visible", "hidden")) -> int:
-    from .grading import grade
-    from .report import print_summary
-    from .results import write_json_atomically
+    from grader.grading.grade import grade
+    from grader.outputs.report import print_summary
+    from grader.outputs.results import write_json_atomically
 
     result = grade(args.submission, args.assignment, visibilities=visibilities)
     if args.json:
         write_json_atomically(args.json, result.to_dict())
     if args.html:
-        from .files import write_atomic
-        from .report import html_report
+        from grader.files import write_atomic
+        from grader.outputs.report import html_report
 
         write_atomic(args.html, html_report(result))
     print_summary(result)
@@ -126,25 +126,25 @@ def _check(args) -> int:
 
 
 def _batch(args) -> int:
-    from .batch import run_batch
+    from grader.batch.run import run_batch
 
     return run_batch(args.folder, args.assignment, args.out, workers=args.workers)
 
 
 def _validate(args) -> int:
-    from .validate import run_validate
+    from grader.authoring.validate import run_validate
 
     return run_validate(args.assignment)
 
 
 def _demo(args) -> int:
-    from .demo import run_demo
+    from grader.demo import run_demo
 
     return run_demo(args.out)
 
 
 def _gradescope(args) -> int:
-    from .gradescope import run, self_test
+    from grader.gradescope.container import run, self_test
 
     return {"run": run, "self-test": self_test}[args.gradescope_command](args.root)
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import manifest as manifests
-from . import samples
-from .batch import run_batch
-from .build import build_homework
+from grader.homework import manifest as manifests
+from grader.homework import samples
+from grader.batch.run import run_batch
+from grader.authoring.build import build_homework
 
 HW = "hw1_backprop"
 

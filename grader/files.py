@@ -7,8 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import UserError
-from .paths import TEMPLATES_DIR
+from grader.errors import UserError
+from grader.paths import TEMPLATES_DIR
 
 
 def write_atomic(path: Path, content: str | bytes) -> Path:

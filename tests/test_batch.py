@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import manifest as manifests
+from grader.homework import manifest as manifests
 from grader.batch import discover, read_gradescope_metadata, run_batch, safe_name
 from grader.cli import main
 from grader.errors import UserError
-from grader.handout import build_module
+from grader.authoring.handout import build_module
 
 HW = "hw1_backprop"
 TRANSPOSED = ('"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}')
@@ -261,7 +261,7 @@ forked = pytest.mark.skipif(__import__("multiprocessing").get_start_method() != 
 
 
 def grade_failing_on(name: str, how):
-    from grader import grading
+    from grader.grading import grade as grading
 
     real = grading.grade
 
@@ -279,7 +279,7 @@ def crash():
 
 @forked
 def test_a_grader_crash_on_one_submission_gives_it_a_zero_and_exit_status_1(tmp_path, solution, monkeypatch, capsys):
-    from grader import grading
+    from grader.grading import grade as grading
 
     folder = tmp_path / "class"
     folder.mkdir()
@@ -298,7 +298,7 @@ def test_a_grader_crash_on_one_submission_gives_it_a_zero_and_exit_status_1(tmp_
 def test_a_worker_process_dying_loses_no_other_submission(tmp_path, solution, monkeypatch, capsys):
     import os
 
-    from grader import grading
+    from grader.grading import grade as grading
 
     folder = tmp_path / "class"
     folder.mkdir()

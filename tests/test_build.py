@@ -81,7 +81,7 @@ def test_the_checker_needs_only_numpy(dist):
 
 
 def test_the_checker_agrees_with_grader_check_on_a_wrong_submission(dist, tmp_path):
-    from grader.grading import grade
+    from grader.grading.grade import grade
 
     wrong = tmp_path / f"{HW}.py"
     wrong.write_text((dist / "solution" / f"{HW}.py").read_text().replace('"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}'))

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from grader import gradescope
-from grader import manifest as manifests
-from grader.handout import build_module
-from grader import results
+from grader.gradescope import container
+from grader.homework import manifest as manifests
+from grader.authoring.handout import build_module
+from grader.outputs import results
 from grader.paths import PROJECT_ROOT
-from grader.results import GradingResult
+from grader.outputs.results import GradingResult
 from gradescope_schema import check_schema
 from gradescope_schema import read_results as read_results_file
 
@@ -129,7 +130,7 @@ def test_the_solution_scores_full_marks(solution_results):
 
 
 def test_the_solution_as_a_notebook_among_other_files(tmp_path, solution_source):
-    from grader.handout import build_notebook
+    from grader.authoring.handout import build_notebook
 
     notebook = build_notebook(MANIFEST, solution=True)
     root = make_root(tmp_path, {"scratch.py": "print('hi')\n"})
@@ -215,7 +216,7 @@ def test_an_autograder_error_still_leaves_a_valid_result(tmp_path, solution_sour
     def broken(*args, **kwargs):
         raise RuntimeError("the grader broke")
 
-    monkeypatch.setattr(gradescope, "grade", broken)
+    monkeypatch.setattr(container, "grade", broken)
     root = make_root(tmp_path, {f"{HW}.py": solution_source})
     assert gradescope.run(root) == 0  # the file is valid: Gradescope reads it, not the status
     data = read_results(root)
@@ -242,7 +243,7 @@ def test_the_placeholder_is_written_before_grading_starts(tmp_path, solution_sou
         seen["source_mode"] = stat.S_IMODE((root / "source").stat().st_mode)
         raise SystemExit("killed")  # not an Exception: as if the process died here
 
-    monkeypatch.setattr(gradescope, "grade", killed)
+    monkeypatch.setattr(container, "grade", killed)
     root = make_root(tmp_path, {f"{HW}.py": solution_source})
     with pytest.raises(SystemExit):
         gradescope.run(root)
@@ -333,9 +334,9 @@ def test_without_namespaces_the_sandbox_user_cannot_read_the_hidden_tests(protec
     import shutil
     import tempfile
 
-    monkeypatch.setattr(gradescope, "grade", functools.partial(gradescope.grade, use_namespaces=False))
+    monkeypatch.setattr(container, "grade", functools.partial(container.grade, use_namespaces=False))
     if not protected:
-        monkeypatch.setattr(gradescope, "protect", lambda root: None)
+        monkeypatch.setattr(container, "protect", lambda root: None)
     base = Path(tempfile.mkdtemp(prefix="gradescope-test-", dir="/tmp"))
     try:
         os.chmod(base, 0o755)
@@ -369,7 +370,7 @@ def test_hw1_fits_gradescopes_default_container():
 
 def test_the_readme_tells_instructors_what_each_sample_must_score():
     """The "Test Autograder" step of the README's instructor section, against samples.toml."""
-    from grader import samples
+    from grader.homework import samples
 
     readme = " ".join((PROJECT_ROOT / "README.md").read_text(encoding="utf-8").split())
     for sample in samples.load(MANIFEST):
@@ -397,7 +398,8 @@ def test_a_grading_time_above_the_timeout_is_a_warning():
 
 
 def test_grader_build_prints_the_warnings(monkeypatch, capsys, tmp_path):
-    from grader import build, cli
+    from grader.authoring import build
+    from grader import cli
 
     greedy = replace(MANIFEST, limits=replace(MANIFEST.limits, memory_mb=2048))
     monkeypatch.setattr(manifests, "load", lambda assignment: greedy)

@@ -45,10 +45,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import manifest as manifests
-from grader import samples
+from grader.homework import manifest as manifests
+from grader.homework import samples
 from grader.gradescope import NOT_RUN, build_autograder_zip
-from grader.handout import build_module
+from grader.authoring.handout import build_module
 from gradescope_schema import check_schema, read_results
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs setup.sh and run_autograder as root")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import manifest as manifests
-from grader import samples
+from grader.homework import manifest as manifests
+from grader.homework import samples
 from grader.errors import UserError
-from grader.grading import grade
-from grader.handout import build_module
+from grader.grading.grade import grade
+from grader.authoring.handout import build_module
 
 HW = "hw1_backprop"
 QUICK = replace(manifests.load(HW).limits, call_seconds=2, load_seconds=4)
@@ -60,7 +60,7 @@ def test_the_blank_handout_scores_zero_and_every_test_says_not_implemented(blank
 
 
 def test_the_solution_notebook_scores_what_the_solution_module_scores(tmp_path, solution):
-    from grader.handout import build
+    from grader.authoring.handout import build
 
     written = build(manifests.load(HW), tmp_path)
     from_notebook = grade(written["solution_notebook"], HW)

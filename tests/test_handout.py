@@ -14,10 +14,11 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader import handout, manifest
+from grader.authoring import handout
+from grader.homework import manifest
 from grader.errors import UserError
-from grader.manifest import Manifest, Task
-from grader.submission import CHECK_CELL_MARKER, read_submission
+from grader.homework.manifest import Manifest, Task
+from grader.grading.submission import CHECK_CELL_MARKER, read_submission
 from reference import backprop
 
 HW = "hw1_backprop"
@@ -372,5 +373,5 @@ def test_a_narrative_block_for_an_unknown_function_is_a_user_error(tmp_path):
 def test_imports_of_grader_handout_do_not_load_nbformat_or_jinja2():
     import subprocess
 
-    code = "import sys, grader.handout, grader.submission; print(any(m in sys.modules for m in ('nbformat', 'jinja2')))"
+    code = "import sys, grader.authoring.handout, grader.grading.submission; print(any(m in sys.modules for m in ('nbformat', 'jinja2')))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from grader import gradescope
-from grader import manifest as manifests
+from grader.homework import manifest as manifests
 from grader.batch import run_batch
-from grader.grading import grade
-from grader.handout import build_module
+from grader.grading.grade import grade
+from grader.authoring.handout import build_module
 from grader.paths import PROJECT_ROOT
 
 HW = "hw1_backprop"
@@ -255,7 +255,7 @@ def test_a_data_bomb_reply_is_refused_before_decoding_and_costs_the_grader_littl
     """16 MB of ``[{"k":[0.5]},...]``: 3.9 million objects, which cost a grader that decodes them 5 s and 800 MB."""
     path = tmp_path / f"{HW}.py"
     path.write_text(solution + DATA_BOMB)
-    script = (f"import json, resource; from grader.grading import grade; from grader.manifest import Limits\n"
+    script = (f"import json, resource; from grader.grading.grade import grade; from grader.homework.manifest import Limits\n"
               f"r = grade({str(path)!r}, {HW!r}, limits=Limits(call_seconds=10, load_seconds=5))\n"
               f"print(json.dumps({{'result': r.to_dict(), 'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from grader import manifest as manifests
-from grader.grading import grade
-from grader.handout import build_module
-from grader.report import class_summary, html_report, normalise_message
-from grader import results
-from grader.results import GradingResult
+from grader.homework import manifest as manifests
+from grader.grading.grade import grade
+from grader.authoring.handout import build_module
+from grader.outputs.report import class_summary, html_report, normalise_message
+from grader.outputs import results
+from grader.outputs.results import GradingResult
 
 HW = "hw1_backprop"
 BUGS = (('"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}'),

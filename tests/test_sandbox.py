@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from grader.sandbox import parent as sandbox_module
-from grader.manifest import Limits
+from grader.homework.manifest import Limits
 from grader.paths import PROJECT_ROOT
 from grader.sandbox import Sandbox
-from grader.submission import read_submission
+from grader.grading.submission import read_submission
 
 LIMITS = Limits(call_seconds=2, load_seconds=2, cpu_seconds=20, memory_mb=1024, output_kb=16, processes=32)
 

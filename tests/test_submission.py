@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import UserError
-from grader.submission import CHECK_CELL_MARKER, Chunk, read_submission
+from grader.grading.submission import CHECK_CELL_MARKER, Chunk, read_submission
 
 HW = "hw1_backprop"
 
@@ -198,5 +198,5 @@ def test_a_module_that_is_not_utf8_is_read_with_a_warning(tmp_path):
 
 
 def test_importing_the_module_does_not_import_nbformat():
-    code = "import sys, grader.submission; print('nbformat' in sys.modules)"
+    code = "import sys, grader.grading.submission; print('nbformat' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import UserError
-from grader.validate import validate
+from grader.authoring.validate import validate
 
 HW1 = Path(__file__).resolve().parent.parent / "assignments" / "hw1_backprop"
 
@@ -57,9 +57,9 @@ def test_the_command_exits_1_when_a_claim_does_not_hold(tmp_path):
 
 
 def test_a_homework_graded_after_another_with_the_same_test_names_uses_its_own_tests(tmp_path):
-    from grader.grading import grade
-    from grader.handout import build_module
-    from grader.manifest import load
+    from grader.grading.grade import grade
+    from grader.authoring.handout import build_module
+    from grader.homework.manifest import load
 
     copy = homework_copy(tmp_path, "")
     visible = copy / "tests" / "visible" / "test_layer_and_perceptron.py"

@@ -57,15 +57,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..manifest import Limits
-from ..paths import PROJECT_ROOT
+from grader.homework.manifest import Limits
+from grader.paths import PROJECT_ROOT
 from . import protocol, users
 from .calls import CallResult, OperationFailed, Status, TestMistake
 from .handles import Handle, reference_to
 from .protocol import Kind
 
 if TYPE_CHECKING:
-    from ..submission import Submission
+    from grader.grading.submission import Submission
 
 CHILD_SCRIPT = Path(__file__).with_name("child.py")
 SYSTEM_PATHS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache",

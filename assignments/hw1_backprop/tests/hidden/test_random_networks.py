@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.compare import assert_close
+from grader.grading.compare import assert_close
 from reference import backprop
 
 SEEDS = range(4)

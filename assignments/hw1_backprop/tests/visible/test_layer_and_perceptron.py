@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.compare import assert_close
+from grader.grading.compare import assert_close
 from reference import backprop
 
 W = np.array([[0.2, -0.4, 0.1], [0.5, 0.3, -0.2]])  # n = 2 outputs, m = 3 inputs

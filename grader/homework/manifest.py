@@ -30,7 +30,7 @@ sample submissions in ``samples/``.
 
 ``[limits]`` bound student code on every machine that grades. ``[gradescope]``
 describes the container Gradescope grades in, so ``grader build`` can warn when
-the limits do not fit it (:func:`grader.gradescope.container_warnings`): one
+the limits do not fit it (:func:`grader.gradescope.autograder_zip.container_warnings`): one
 sandbox process may use ``memory_mb`` of address space beside the grader's own
 memory, and a submission that times out in every function must still finish
 within ``timeout_minutes``, or Gradescope stops it and the student gets a 0
@@ -46,8 +46,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UserError
-from .paths import ASSIGNMENTS_DIR, REFERENCE_DIR
+from grader.errors import UserError
+from grader.paths import ASSIGNMENTS_DIR, REFERENCE_DIR
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ from pathlib import Path
 
 from reference import tolerances
 
-from .errors import UserError
-from .files import render, write_atomic
-from .grading import test_files
-from .handout import build_module, checker_name
-from .harness import HarnessPlugin, run_tests
-from .manifest import Manifest
-from .sandbox import CallResult, Sandbox, Status, protocol
-from .submission import read_submission
+from grader.errors import UserError
+from grader.files import render, write_atomic
+from grader.grading.grade import test_files
+from grader.authoring.handout import build_module, checker_name
+from grader.grading.harness import HarnessPlugin, run_tests
+from grader.homework.manifest import Manifest
+from grader.sandbox import CallResult, Sandbox, Status, protocol
+from grader.grading.submission import read_submission
 
 
 def record_visible_cases(manifest: Manifest, workdir: Path) -> list[dict]:

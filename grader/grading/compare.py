@@ -6,7 +6,7 @@ student ``__eq__`` ever runs. A mismatch raises :class:`Mismatch` whose
 message says what differs in the student's terms: the key or index, the
 shape, the dtype, the first differing entry and its relative error, and a
 hint when the difference looks like a known mistake (see
-:mod:`grader.diagnose`). In hidden tests the expected values are left out of
+:mod:`grader.grading.diagnose`). In hidden tests the expected values are left out of
 the message (``reveal=False``).
 """
 
@@ -19,8 +19,8 @@ import numpy as np
 
 from reference import tolerances
 
-from . import diagnose
-from .sandbox.handles import Handle, type_of
+from grader.grading import diagnose
+from grader.sandbox.handles import Handle, type_of
 
 reveal_expected: contextvars.ContextVar[bool] = contextvars.ContextVar("reveal_expected", default=True)
 

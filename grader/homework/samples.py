@@ -22,10 +22,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UserError
-from .files import write_atomic
-from .handout import build_module, build_notebook
-from .manifest import Manifest
+from grader.errors import UserError
+from grader.files import write_atomic
+from grader.authoring.handout import build_module, build_notebook
+from grader.homework.manifest import Manifest
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ Three claims, each checked by grading real submissions:
    on the function it breaks, and on no other function (principle 2).
 
 A mistake is the solution handout with edits, as a sample is
-(:mod:`grader.samples`)::
+(:mod:`grader.homework.samples`)::
 
     [[mistakes]]
     function = "layer_gradients"
@@ -23,13 +23,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import manifest as manifests
-from . import samples
-from .errors import UserError
-from .files import write_atomic
-from .grading import grade
-from .handout import build_module
-from .results import GradingResult
+from grader.homework import manifest as manifests
+from grader.homework import samples
+from grader.errors import UserError
+from grader.files import write_atomic
+from grader.grading.grade import grade
+from grader.authoring.handout import build_module
+from grader.outputs.results import GradingResult
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def validate(assignment: str) -> list[Verdict]:
         blank = write_atomic(Path(folder) / "blank" / f"{manifest.id}.py", build_module(manifest, solution=False))
 
         full = grade(solution, str(manifest.folder))
-        wrong = [t for t in full.tests if t.status != "passed"]
+        wrong = [t for t in full.tests if not t.passed]
         verdicts.append(Verdict("the reference solution scores full marks", full.score == full.max_score and not wrong,
                                 f"{full.score:g} / {full.max_score:g}" + "".join(f"; {t.name}: {t.message}" for t in wrong)))  # fmt: skip
 

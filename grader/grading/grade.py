@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from . import manifest as manifests
-from .errors import UserError
-from .harness import HarnessPlugin, run_tests
-from .results import GradingResult, TestResult
-from .sandbox import Sandbox, Unavailable
-from .submission import read_submission
+from grader.homework import manifest as manifests
+from grader.errors import UserError
+from grader.grading.harness import HarnessPlugin, run_tests
+from grader.outputs.results import GradingResult, TestResult
+from grader.sandbox import Sandbox, Unavailable
+from grader.grading.submission import read_submission
 
 VISIBILITIES = ("visible", "hidden")
 

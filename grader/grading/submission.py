@@ -39,7 +39,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UserError
+from grader.errors import UserError
 
 CHECK_CELL_MARKER = "# grader: visible checks (this cell is skipped when grading)"
 

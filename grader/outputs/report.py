@@ -15,11 +15,11 @@ import sys
 from collections import Counter
 from urllib.parse import quote
 
-from .errors import UserError
-from .files import render
-from .results import GradingResult, TestResult
+from grader.errors import UserError
+from grader.files import render
+from grader.outputs.formatting import first_divergence, points, worked_example_rows, worked_example_table
+from grader.outputs.results import GradingResult, TestResult
 
-MARK = {"passed": "ok", "failed": "FAILED", "error": "ERROR", "timeout": "TIMEOUT"}
 HISTOGRAM_BINS = 10
 COMMON_MESSAGES = 10
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w])|\b(?:nan|inf)\b", re.IGNORECASE)
@@ -35,51 +35,19 @@ def print_summary(result: GradingResult, stream=None) -> None:
     print("\n  function                      points", file=out)
     for function, (score, possible) in result.function_scores().items():
         print(f"  {function:28} {score:6.2f} / {possible:<5g}", file=out)
-    failing = [t for t in result.tests if t.status != "passed"]
+    failing = [t for t in result.tests if not t.passed]
     if failing:
         print("\n  tests that did not pass:", file=out)
     for test in failing:
-        print(f"  {MARK[test.status]:8} {test.score:5.2f}/{test.max_score:<5g} {test.name} ({test.visibility})", file=out)
+        print(f"  {test.status.word:8} {test.score:5.2f}/{test.max_score:<5g} {test.name} ({test.visibility})", file=out)
         if test.message:
             print(f"           {test.message}", file=out)
         if first_divergence(test.details) is not None:
-            for row in worked_example_rows(test.details):
-                print(f"             {row['name']:8} yours {row['student']:>12}  lecture {row['lecture']:>10} {row['note']}",
-                      file=out)  # fmt: skip
+            print("\n".join(worked_example_table(test.details, indent=" " * 13)), file=out)
     if not failing:
         print(f"\n  all {len(result.tests)} {result.label} passed", file=out)
     if result.protections_off:
         print("\n  sandbox protections that were off: " + "; ".join(result.protections_off), file=out)
-
-
-def first_divergence(rows: list[dict]) -> int | None:
-    """Index of the first worked-example row whose value differs from the lecture's, or None."""
-    return next((i for i, row in enumerate(rows) if not row.get("matches")), None)
-
-
-def worked_example_rows(rows: list[dict]) -> list[dict]:
-    """The worked example's rows as text, each with its verdict: "matches", "first" (to differ) or "differs"."""
-    first = first_divergence(rows)
-    shown = []
-    for i, row in enumerate(rows):
-        verdict = "matches" if row.get("matches") else "first" if i == first else "differs"
-        note = {"matches": "", "first": "<- first to differ", "differs": "<- differs"}[verdict]
-        shown.append({"name": str(row.get("name", "")), "student": format_value(row.get("student")),
-                      "lecture": format_value(row.get("lecture")), "verdict": verdict, "note": note})  # fmt: skip
-    return shown
-
-
-def format_value(value) -> str:
-    """A worked-example value as the reports show it: floats to 6 significant digits, None as "missing"."""
-    if value is None:
-        return "missing"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def points(value: float) -> str:
-    return f"{round(float(value), 3):g}"
 
 
 def html_report(result: GradingResult) -> str:
@@ -88,11 +56,11 @@ def html_report(result: GradingResult) -> str:
     groups = []
     for function, tests in _tests_by_function(result).items():
         earned, possible = scores.get(function, (sum(t.score for t in tests), sum(t.max_score for t in tests)))
-        failing = [t for t in tests if t.status != "passed"]
+        failing = [t for t in tests if not t.passed]
         groups.append({"function": function, "anchor": _anchor(function), "score": points(earned),
                        "max_score": points(possible), "state": _state(earned, possible, bool(failing)),
                        "failing": len(failing),
-                       "tests": [_test_view(t) for t in failing + [t for t in tests if t.status == "passed"]]})  # fmt: skip
+                       "tests": [_test_view(t) for t in failing + [t for t in tests if t.passed]]})  # fmt: skip
     failing_groups = [g for g in groups if g["failing"]]
     return render(
         "report.html.j2",
@@ -153,12 +121,12 @@ def _tests_by_function(result: GradingResult) -> dict[str, list[TestResult]]:
     """Tests grouped by the function each is charged to (its first), in the manifest's order."""
     groups: dict[str, list[TestResult]] = {name: [] for name in result.functions}
     for test in result.tests:
-        groups.setdefault(test.functions[0] if test.functions else "(none)", []).append(test)
+        groups.setdefault(test.charged_to, []).append(test)
     return {name: tests for name, tests in groups.items() if tests}
 
 
 def _test_view(test: TestResult) -> dict:
-    hidden = test.visibility == "hidden"
+    hidden = test.hidden
     return {"name": test.name, "status": test.status, "visibility": test.visibility,
             "score": points(test.score), "max_score": points(test.max_score),
             "charged": test.functions[0] if test.functions else "", "also": list(test.functions[1:]),
@@ -185,7 +153,7 @@ def _anchor(function: str) -> str:
 @functools.cache
 def _assignment_title(assignment: str) -> str:
     """The homework's title from its manifest; a result for a homework not in this checkout keeps just its id."""
-    from . import manifest as manifests
+    from grader.homework import manifest as manifests
 
     try:
         return manifests.load(assignment).title
@@ -216,7 +184,7 @@ def _test_pass_rates(results: list[tuple[str, GradingResult]]) -> list[dict]:
     for _, result in results:
         for test in result.tests:
             entry = seen.setdefault(test.name, [0, 0, test])
-            entry[0] += test.status == "passed"
+            entry[0] += test.passed
             entry[1] += 1
     rows = [_rate_row(name, passed, total, visibility=test.visibility,
                       function=test.functions[0] if test.functions else "") for name, (passed, total, test) in seen.items()]  # fmt: skip
@@ -243,7 +211,7 @@ def _common_messages(results: list[tuple[str, GradingResult]]) -> list[dict]:
     example: dict[str, tuple[str, TestResult]] = {}
     for student, result in results:
         for test in result.tests:
-            if test.status == "passed":
+            if test.passed:
                 continue
             key = normalise_message(test.message) or f"({test.status}, no message)"
             counts[key] += 1
@@ -255,7 +223,7 @@ def _common_messages(results: list[tuple[str, GradingResult]]) -> list[dict]:
 
 
 def _student_row(student: str, result: GradingResult) -> dict:
-    failing = sum(1 for t in result.tests if t.status != "passed")
+    failing = sum(1 for t in result.tests if not t.passed)
     return {"id": str(student), "href": quote(str(student)) + "/report.html", "score": points(result.score),
             "max_score": points(result.max_score), "percent": _percent(result.score, result.max_score),
             "state": _state(result.score, result.max_score, failing > 0), "failing": failing,

@@ -19,10 +19,10 @@ one it is charged to. Visibility comes from the folder: ``tests/visible`` or
 - ``worked_example``: ``worked_example.row(name, student_value, printed)``
   records the student's value of an intermediate beside the lecture's.
 
-A test passes, fails (a wrong answer: :class:`grader.compare.Mismatch` or any
+A test passes, fails (a wrong answer: :class:`grader.grading.compare.Mismatch` or any
 AssertionError), or ends in ``error``/``timeout`` when the student's code
 raised, crashed, ran too long or returned the wrong type of value
-(:class:`grader.compare.WrongType`). Not-implemented functions fail with a plain
+(:class:`grader.grading.compare.WrongType`). Not-implemented functions fail with a plain
 "not implemented yet". Anything else is a fault in the test itself and is
 reported as a grader error, never blamed on the student.
 """
@@ -41,10 +41,10 @@ from typing import Callable
 
 import pytest
 
-from . import compare
-from .errors import UserError
-from .results import TestResult
-from .sandbox import OperationFailed, Sandbox, Status, Unavailable, value_of
+from grader.grading import compare
+from grader.errors import UserError
+from grader.outputs.results import TestResult, TestStatus, Visibility
+from grader.sandbox import OperationFailed, Sandbox, Status, Unavailable, value_of
 
 class Student:
     """``student.forward_pass(...)`` calls the submission's function in the sandbox.
@@ -99,7 +99,7 @@ class WorkedExample:
 class _CaseInfo:
     points: float
     functions: list[str]
-    visibility: str
+    visibility: Visibility
 
 
 @dataclass(eq=False)  # pytest keeps plugins in sets: identity hashing
@@ -144,10 +144,10 @@ class HarnessPlugin:
         unknown = [f for f in functions if f not in self.functions]
         if unknown:
             return f"functions {unknown} are not tasks of this homework ({list(self.functions)})"
-        visibility = item.path.parent.name
-        if visibility not in ("visible", "hidden"):
+        folder = item.path.parent.name
+        if folder not in set(Visibility):
             return f"tests live in tests/visible/ or tests/hidden/, not in {item.path.parent.name}/"
-        self._cases[item.nodeid] = _CaseInfo(points / cases, functions, visibility)
+        self._cases[item.nodeid] = _CaseInfo(points / cases, functions, Visibility(folder))
         return ""
 
     @staticmethod
@@ -178,7 +178,7 @@ class HarnessPlugin:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
-        token = compare.reveal_expected.set(self._cases[item.nodeid].visibility == "visible")
+        token = compare.reveal_expected.set(self._cases[item.nodeid].visibility is Visibility.VISIBLE)
         try:
             yield
         finally:
@@ -199,42 +199,45 @@ class HarnessPlugin:
         extras = self._extras.pop(item.nodeid, {})
         rows = extras["worked_example"].rows if "worked_example" in extras else []
         name = f"{Path(item.path).stem.removeprefix('test_')}::{item.name.removeprefix('test_')}"
-        result = TestResult(name, 0.0, round(info.points, 6), "passed", info.visibility, info.functions, details=rows)
+        result = TestResult(name, 0.0, round(info.points, 6), TestStatus.PASSED, info.visibility, info.functions,
+                            details=rows)  # fmt: skip
         error = call.excinfo.value if call.excinfo is not None else None
         if error is None:
             result.score = result.max_score
             return result
-        prefix = f"{info.functions[0]}: "
-        if isinstance(error, OperationFailed):
-            result.status, result.message = _student_failure(error)
-        elif isinstance(error, compare.WrongType):
-            result.status, result.message = "error", str(error)
-        elif isinstance(error, compare.Mismatch):
-            result.status, result.message = "failed", str(error)
-        elif isinstance(error, AssertionError):
-            result.status = "failed"
-            result.message = (_first_line(error) if info.visibility == "visible" else
-                              "wrong result (a hidden test: its details are not shown)")  # fmt: skip
-        else:
-            result.status = "error"
-            result.message = f"{prefix}the test itself failed ({type(error).__name__}: {error}); please tell the course staff"
-            self.grader_errors.append(f"{result.name}: {type(error).__name__}: {error}")
+        result.status, result.message = self._failure(error, result)
         credit = extras.get("credit")
-        if result.status == "failed" and credit is not None and credit.fraction:
+        if result.status is TestStatus.FAILED and credit is not None and credit.fraction:
             result.score = round(result.max_score * credit.fraction, 6)
-        if not result.message.startswith(info.functions[0]):
-            result.message = prefix + result.message
+        if not result.message.startswith(result.charged_to):
+            result.message = f"{result.charged_to}: {result.message}"
         return result
 
+    def _failure(self, error: BaseException, result: TestResult) -> tuple[TestStatus, str]:
+        """How the test ended, and the message for the student, from what it raised."""
+        if isinstance(error, OperationFailed):
+            return _student_failure(error)
+        if isinstance(error, compare.WrongType):
+            return TestStatus.ERROR, str(error)
+        if isinstance(error, compare.Mismatch):
+            return TestStatus.FAILED, str(error)
+        if isinstance(error, AssertionError):
+            if result.hidden:
+                return TestStatus.FAILED, "wrong result (a hidden test: its details are not shown)"
+            return TestStatus.FAILED, _first_line(error)
+        # Anything else is the test's own fault (TestMistake included), never the student's.
+        self.grader_errors.append(f"{result.name}: {type(error).__name__}: {error}")
+        return TestStatus.ERROR, f"the test itself failed ({type(error).__name__}: {error}); please tell the course staff"
 
-def _student_failure(error: OperationFailed) -> tuple[str, str]:
+
+def _student_failure(error: OperationFailed) -> tuple[TestStatus, str]:
     """A test's (status, message) when student code did not return: a blank still to fill is a plain failure."""
     if error.status == Status.TIMEOUT:
-        return "timeout", error.message
-    what, raised, rest = error.message.partition(" raised NotImplementedError")
+        return TestStatus.TIMEOUT, error.message
+    what, raised, _ = error.message.partition(" raised NotImplementedError")
     if raised:
-        return "failed", f"{what} is not implemented yet (it still raises NotImplementedError)"
-    return "error", error.message
+        return TestStatus.FAILED, f"{what} is not implemented yet (it still raises NotImplementedError)"
+    return TestStatus.ERROR, error.message
 
 
 def _forget_test_modules(tests_root: Path) -> None:

@@ -18,11 +18,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import samples
-from .checker import record_visible_cases, write_checker
-from .gradescope import build_autograder_zip
-from .handout import build as build_handouts
-from .manifest import Manifest
+from grader.homework import samples
+from grader.authoring.checker import record_visible_cases, write_checker
+from grader.gradescope.autograder_zip import build_autograder_zip
+from grader.authoring.handout import build as build_handouts
+from grader.homework.manifest import Manifest
 
 
 def build_homework(manifest: Manifest, dist: Path) -> dict[str, Path]:

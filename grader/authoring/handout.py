@@ -38,11 +38,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UserError
-from .files import render, write_atomic
-from .manifest import Manifest, Task
-from .paths import PROJECT_ROOT
-from .submission import CHECK_CELL_MARKER
+from grader.errors import UserError
+from grader.files import render, write_atomic
+from grader.homework.manifest import Manifest, Task
+from grader.paths import PROJECT_ROOT
+from grader.grading.submission import CHECK_CELL_MARKER
 
 BEGIN_SOLUTION = re.compile(r"\s*#\s*BEGIN SOLUTION\s*$")
 END_SOLUTION = re.compile(r"\s*#\s*END SOLUTION\s*$")

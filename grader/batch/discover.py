@@ -1,0 +1,156 @@
+"""The submissions of a class folder: one file or sub-folder per student, or a Gradescope export.
+
+A Gradescope "export submissions" folder has ``submission_metadata.yml`` at its top and one
+``submission_<id>/`` folder per submission; the submitters' names, emails and student ids come
+from the metadata (the id is the first submitter's sid, else their email).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from grader.errors import UserError
+from grader.grading.submission import IGNORED_FOLDERS, SUBMISSION_SUFFIXES, file_kind
+
+GRADESCOPE_METADATA = "submission_metadata.yml"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
+
+
+@dataclass(frozen=True)
+class Submitter:
+    id: str
+    name: str = ""
+    email: str = ""
+
+
+@dataclass
+class Entry:
+    """One submission of the class folder."""
+
+    student: str
+    """The output folder's name: a safe path component, unique in the batch."""
+    path: Path
+    submitters: list[Submitter]
+    fingerprint: dict = field(default_factory=dict)
+
+
+
+
+def safe_name(text: str) -> str:
+    """``text`` as one harmless path component: no separators, no leading dot, never empty."""
+    name = re.sub(r"\.{2,}", "_", _UNSAFE.sub("_", str(text).strip())).lstrip(".")[:100]
+    return name or "_"
+
+
+def discover(folder: Path, out: Path | None = None) -> tuple[list[Entry], list[str]]:
+    """The submissions in ``folder`` (sorted by student) and notes about what was left out or renamed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder: give the folder holding one file or sub-folder per student, "
+                        "or a Gradescope export")  # fmt: skip
+    out_resolved = Path(out).resolve() if out is not None else None
+    if out_resolved == folder.resolve():
+        raise UserError(f"--out {out} is the submissions folder itself: write the results somewhere else")
+    metadata_path = folder / GRADESCOPE_METADATA
+    metadata = read_gradescope_metadata(metadata_path) if metadata_path.is_file() else None
+    notes, entries = [], []
+    for item in sorted(folder.iterdir()):
+        if item.name.startswith(".") or item.name in IGNORED_FOLDERS or item.name == GRADESCOPE_METADATA:
+            continue
+        if out_resolved is not None and (out_resolved == item.resolve() or out_resolved.is_relative_to(item.resolve())):
+            continue
+        kind = file_kind(item)  # a link, a pipe or a device stays in: grading refuses it, in the student's row
+        if kind == "file" and item.suffix.lower() not in SUBMISSION_SUFFIXES:
+            notes.append(f"ignored {item.name}: neither a .py nor a .ipynb")
+            continue
+        key = item.stem if item.suffix.lower() in SUBMISSION_SUFFIXES else item.name
+        if metadata is not None and item.name in metadata:
+            submitters = metadata[item.name] or [Submitter(key)]
+        else:
+            if metadata is not None:
+                notes.append(f"{item.name} is not in {GRADESCOPE_METADATA}: graded as student {key!r}")
+            submitters = [Submitter(key)]
+        entries.append(Entry(safe_name(submitters[0].id), item, submitters))
+    if metadata is not None:
+        missing = sorted(set(metadata) - {e.path.name for e in entries})
+        if missing:
+            notes.append(f"{GRADESCOPE_METADATA} lists {len(missing)} submission(s) with no folder: {', '.join(missing[:5])}")
+    if not entries:
+        raise UserError(f"{folder} holds no submissions: expected one .py or .ipynb file or one sub-folder per student"
+                        f" (or a Gradescope export with its {GRADESCOPE_METADATA})")  # fmt: skip
+    entries.sort(key=lambda e: (e.student.lower(), e.path.name))
+    _make_unique(entries, notes)
+    return entries, notes
+
+
+def _make_unique(entries: list[Entry], notes: list[str]) -> None:
+    """Two submissions with the same student id (alice.py and alice.ipynb) get alice and alice-2.
+
+    The batch's own files are taken too: a student called summary.html gets summary.html-2.
+    """
+    taken = {"gradebook.csv", "summary.html"}
+    for entry in entries:
+        name, number = entry.student, 1
+        while name.lower() in taken:
+            number += 1
+            name = f"{entry.student}-{number}"
+        if name != entry.student:
+            notes.append(f"{entry.path.name}: student {entry.student!r} has another submission; its results are in {name}/")
+        entry.student = name
+        taken.add(name.lower())
+
+
+class _MetadataLoader(yaml.SafeLoader):
+    """Safe YAML that reads Ruby-tagged values (``!ruby/object:...``) as their plain mapping, list or text."""
+
+
+def _untagged(loader, suffix, node):
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_MetadataLoader.add_multi_constructor("!", _untagged)
+
+
+def read_gradescope_metadata(path: Path) -> dict[str, list[Submitter]]:
+    """``submission_metadata.yml``: {submission folder name: its submitters}.
+
+    Gradescope writes Ruby-symbol keys (``:submitters:``, ``:name:``); plain
+    keys (``submitters:``) are read the same.
+    """
+    try:
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_MetadataLoader)
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: not readable YAML ({error}); re-download the Gradescope export") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of submission folders to their metadata")
+    metadata = {}
+    for folder, info in data.items():
+        info = _plain_keys(info)
+        people = info.get("submitters") if isinstance(info, dict) else None
+        submitters = []
+        for person in people if isinstance(people, list) else []:
+            person = _plain_keys(person)
+            if not isinstance(person, dict):
+                continue
+            name, email = _text(person.get("name")), _text(person.get("email"))
+            ident = _text(person.get("sid")) or email or name
+            if ident:
+                submitters.append(Submitter(ident, name, email))
+        metadata[str(folder)] = submitters
+    return metadata
+
+
+def _plain_keys(value):
+    return {str(k).strip(":"): v for k, v in value.items()} if isinstance(value, dict) else value
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value).strip()

@@ -1,0 +1,213 @@
+"""Grading a class in parallel: every submission gets a result, whatever happens to the others.
+
+The homework itself is checked once before anyone is graded (a bad manifest or tests that do not
+collect stop the batch with a message); after that one broken submission never stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+from html import escape
+from pathlib import Path
+
+from grader.batch.discover import Entry, discover
+from grader.batch.fingerprint import fingerprint, homework_hash
+from grader.errors import UserError
+from grader.files import write_atomic
+from grader.homework import manifest as manifests
+from grader.outputs.gradebook import write_gradebook
+from grader.outputs.results import GradingResult, TestResult, TestStatus, write_json_atomically
+
+
+def check_homework(manifest: manifests.Manifest) -> list[TestResult]:
+    """Collect and run the homework's tests against nothing, in this process: the tests every result will have.
+
+    A bad marker, a test file that does not import, or points that do not add
+    up raise :class:`UserError` here, before anyone is graded.
+    """
+    from grader.grading.grade import VISIBILITIES, check_points, test_files
+    from grader.grading.harness import HarnessPlugin, run_tests
+    from grader.sandbox import Unavailable
+
+    plugin = HarnessPlugin(sandbox=Unavailable("no submission (checking the homework)"), functions=manifest.functions,
+                           tests_root=manifest.folder / "tests")  # fmt: skip
+    tests = run_tests(plugin, test_files(manifest, VISIBILITIES))
+    if plugin.grader_errors:
+        raise UserError(f"{manifest.folder / 'tests'}: tests fail before calling any student code: "
+                        + "; ".join(plugin.grader_errors[:5]))  # fmt: skip
+    check_points(manifest, tests)
+    return tests
+
+
+def failed_result(tests: list[TestResult], submission: Path, manifest: manifests.Manifest, message: str) -> GradingResult:
+    """A complete result, every test an error with ``message``, for a submission the grader itself failed on."""
+    return GradingResult(
+        assignment=manifest.id,
+        submission=str(submission),
+        score=0.0,
+        max_score=round(sum(t.max_score for t in tests), 6),
+        tests=[replace(t, score=0.0, status="error", message=f"{t.functions[0]}: {message}", details=[]) for t in tests],
+        errors=[message],
+        functions=list(manifest.functions),
+    )
+
+
+@dataclass(frozen=True)
+class _Job:
+    path: Path
+    assignment: str
+    manifest: manifests.Manifest
+    tests: list[TestResult]
+    limits: manifests.Limits
+
+
+def _grade_one(job: _Job) -> tuple[dict, str, str]:
+    """In a worker: (the result's dict, its HTML report, the grader's own error or "")."""
+    from grader.grading.grade import grade
+    from grader.outputs.report import html_report
+
+    crash = ""
+    try:
+        result = grade(job.path, job.assignment, limits=job.limits)
+    except Exception as error:  # one submission's grader failure must not stop the class: it gets a result
+        crash = f"the grader failed on this submission ({type(error).__name__}: {error}); please tell the course staff"
+        result = failed_result(job.tests, job.path, job.manifest, crash)
+    try:
+        html = html_report(result)
+    except Exception as error:
+        crash = crash or f"the report could not be rendered ({type(error).__name__}: {error})"
+        html = _plain_report(result, crash)
+    return result.to_dict(), html, crash
+
+
+def _plain_report(result: GradingResult, problem: str) -> str:
+    rows = "".join(f"<tr><td>{escape(t.name)}</td><td>{t.score:g} / {t.max_score:g}</td><td>{escape(t.status)}</td>"
+                   f"<td>{escape(t.message)}</td></tr>" for t in result.tests)  # fmt: skip
+    return (f"<!doctype html><meta charset='utf-8'><title>{escape(result.assignment)}</title>"
+            f"<h1>{escape(result.assignment)}: {result.score:g} / {result.max_score:g}</h1><p>{escape(problem)}</p>"
+            f"<table>{rows}</table>\n")  # fmt: skip
+
+
+def _load_previous(folder: Path, wanted: dict) -> GradingResult | None:
+    """The result saved in ``folder`` if its fingerprint is ``wanted``, else None."""
+    try:
+        data = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+        if data.pop("fingerprint", None) != wanted:
+            return None
+        return GradingResult.from_dict(data)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _save(out: Path, entry: Entry, data: dict, html: str) -> None:
+    """The report first, the result last: a result.json on disk means this student is done."""
+    write_atomic(out / entry.student / "report.html", html)
+    write_json_atomically(out / entry.student / "result.json", {**data, "fingerprint": entry.fingerprint})
+
+
+def _run_pool(jobs: dict[str, _Job], workers: int, on_done) -> dict[str, _Job]:
+    """Grade ``jobs`` in ``workers`` processes, calling ``on_done(student, outcome)``; returns the jobs a dead worker lost."""
+    lost = {}
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
+        futures = {pool.submit(_grade_one, job): student for student, job in jobs.items()}
+        for future in as_completed(futures):
+            student = futures[future]
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:
+                lost[student] = jobs[student]
+                continue
+            on_done(student, outcome)
+    except BaseException:  # Ctrl-C or a failed write: stop now, not after grading everything still queued
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return lost
+
+
+def _grade_all(jobs: dict[str, _Job], workers: int, on_done) -> None:
+    """Grade every job; if a worker process dies, regrade what it took down one at a time, and only then give up."""
+    lost = _run_pool(jobs, workers, on_done)
+    for student, job in lost.items():
+        if _run_pool({student: job}, 1, on_done):
+            message = "the grading process died on this submission (out of memory?); please tell the course staff"
+            result = failed_result(job.tests, job.path, job.manifest, message)
+            on_done(student, (result.to_dict(), _plain_report(result, message), message))
+
+
+def run_batch(folder: Path, assignment: str, out: Path, workers: int | None = None) -> int:
+    """Grade every submission in ``folder`` into ``out``; 0 when every submission got its result from the grader.
+
+    1 when the grader itself failed on some submission (each still got a
+    result, score 0, saying so).
+    """
+    started = time.monotonic()
+    folder, out = Path(folder), Path(out)
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers {workers}: give at least 1")
+    manifest = manifests.load(assignment)
+    entries, notes = discover(folder, out)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    template = check_homework(manifest)
+    homework = homework_hash(manifest)
+    pool_size = workers or os.cpu_count() or 1
+    results: dict[str, GradingResult] = {}
+    jobs: dict[str, _Job] = {}
+    for entry in entries:
+        entry.fingerprint = fingerprint(entry.path, manifest, homework)
+        previous = _load_previous(out / entry.student, entry.fingerprint)
+        if previous is not None:
+            results[entry.student] = previous
+            if not (out / entry.student / "report.html").is_file():
+                from grader.outputs.report import html_report
+
+                write_atomic(out / entry.student / "report.html", html_report(previous))
+        else:
+            jobs[entry.student] = _Job(entry.path, str(assignment), manifest, template, manifest.limits)
+    skipped = len(results)
+
+    by_student = {entry.student: entry for entry in entries}
+    crashes: dict[str, str] = {}
+    if jobs:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), desc=f"grading {manifest.id}", unit="submission", file=sys.stderr,
+                   disable=not sys.stderr.isatty(), dynamic_ncols=True)  # fmt: skip
+
+        def on_done(student: str, outcome: tuple[dict, str, str]) -> None:
+            data, html, crash = outcome
+            _save(out, by_student[student], data, html)
+            results[student] = GradingResult.from_dict(data)
+            if crash:
+                crashes[student] = crash
+            bar.update(1)
+
+        try:
+            _grade_all(jobs, min(pool_size, len(jobs)), on_done)
+        finally:
+            bar.close()
+
+    ordered = [(entry, results[entry.student]) for entry in entries]
+    gradebook = write_gradebook(out / "gradebook.csv", ordered, folder, template, manifest)
+    from grader.outputs.report import class_summary
+
+    summary = write_atomic(out / "summary.html", class_summary([(e.student, r) for e, r in ordered], title=manifest.title))
+
+    scores = [r.score for _, r in ordered]
+    unloadable = sum(1 for _, r in ordered if r.tests and all(t.status == "error" for t in r.tests))
+    print(f"{manifest.id}: {len(entries)} submissions: {len(jobs)} graded, {skipped} skipped (unchanged, results reused); "
+          f"mean {sum(scores) / len(scores):.2f} / {manifest.max_score:g}; {unloadable} could not be loaded (every test an error); "
+          f"{time.monotonic() - started:.1f} s")  # fmt: skip
+    print(f"  gradebook  {gradebook}\n  summary    {summary}\n  reports    {out / '<student>' / 'report.html'}"
+          f" (and result.json)")  # fmt: skip
+    for student, crash in crashes.items():
+        print(f"grader batch: {student}: {crash}", file=sys.stderr)
+    return 1 if crashes else 0
