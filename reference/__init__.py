@@ -22,9 +22,8 @@ from . import (
     nn,
     optim,
     schedules,
-    tolerances,
     train,
 )
 from .tensor import Tensor, no_grad
 
-__all__ = ["Tensor", "no_grad", "backprop", "datasets", "functional", "gradcheck", "init", "nn", "optim", "schedules", "tolerances", "train"]
+__all__ = ["Tensor", "no_grad", "backprop", "datasets", "functional", "gradcheck", "init", "nn", "optim", "schedules", "train"]

@@ -50,9 +50,9 @@ def sign(x: Tensor) -> Tensor:
     x = as_tensor(x)
 
     def _backward(upstream):  # piecewise constant: no gradient flows through sign
-        x._accumulate(np.zeros_like(x.data), fresh=True)
+        x.accumulate_grad(np.zeros_like(x.data), fresh=True)
 
-    return Tensor._result(np.sign(x.data), (x,), "sign", _backward)
+    return Tensor.from_op(np.sign(x.data), (x,), "sign", _backward)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -67,9 +67,9 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     slope = np.where(x.data > 0, 1.0, negative_slope)
 
     def _backward(upstream):
-        x._accumulate(upstream * slope, fresh=True)
+        x.accumulate_grad(upstream * slope, fresh=True)
 
-    return Tensor._result(x.data * slope, (x,), "leaky_relu", _backward)
+    return Tensor.from_op(x.data * slope, (x,), "leaky_relu", _backward)
 
 
 def hardtanh(x: Tensor) -> Tensor:
@@ -82,9 +82,9 @@ def hardtanh(x: Tensor) -> Tensor:
     inside = (x.data >= -1.0) & (x.data <= 1.0)
 
     def _backward(upstream):
-        x._accumulate(upstream * inside, fresh=True)
+        x.accumulate_grad(upstream * inside, fresh=True)
 
-    return Tensor._result(np.clip(x.data, -1.0, 1.0), (x,), "hardtanh", _backward)
+    return Tensor.from_op(np.clip(x.data, -1.0, 1.0), (x,), "hardtanh", _backward)
 
 
 def maximum(a: Tensor, b: Tensor) -> Tensor:
@@ -97,11 +97,11 @@ def maximum(a: Tensor, b: Tensor) -> Tensor:
 
     def _backward(upstream):
         if a.requires_grad:
-            a._accumulate(upstream * (a.data > b.data), fresh=True)
+            a.accumulate_grad(upstream * (a.data > b.data), fresh=True)
         if b.requires_grad:
-            b._accumulate(upstream * (b.data > a.data), fresh=True)
+            b.accumulate_grad(upstream * (b.data > a.data), fresh=True)
 
-    return Tensor._result(np.maximum(a.data, b.data), (a, b), "max", _backward)
+    return Tensor.from_op(np.maximum(a.data, b.data), (a, b), "max", _backward)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
@@ -116,9 +116,9 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     log_p = shifted - log_sum
 
     def _backward(upstream):
-        x._accumulate(upstream - np.exp(log_p) * upstream.sum(axis=axis, keepdims=True), fresh=True)
+        x.accumulate_grad(upstream - np.exp(log_p) * upstream.sum(axis=axis, keepdims=True), fresh=True)
 
-    return Tensor._result(log_p, (x,), "log_softmax", _backward)
+    return Tensor.from_op(log_p, (x,), "log_softmax", _backward)
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:

@@ -13,7 +13,9 @@ import math
 import numpy as np
 
 
-def _generator(rng: np.random.Generator | None) -> np.random.Generator:
+def generator(rng: np.random.Generator | None) -> np.random.Generator:
+    """``rng`` itself, or a fresh unseeded generator for None; anything else (a seed, numpy's legacy
+    RandomState) is a TypeError, so randomness is always a Generator someone chose to inject."""
     if rng is None:
         return np.random.default_rng()
     if not isinstance(rng, np.random.Generator):
@@ -25,7 +27,7 @@ def uniform(shape: int | tuple[int, ...], a: float = 0.1, rng: np.random.Generat
     """Weights drawn from U[−a, a], "some range, such as [−0.1, 0.1]"."""
     if a < 0:
         raise ValueError(f"uniform init needs a ≥ 0, got {a}")
-    return _generator(rng).uniform(-a, a, size=shape)
+    return generator(rng).uniform(-a, a, size=shape)
 
 
 def xavier_bound(fan_in: int, fan_out: int) -> float:

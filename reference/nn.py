@@ -115,7 +115,7 @@ class Linear(Module):
         draw = _INITIALISERS.get(init) if isinstance(init, str) else init
         if draw is None:
             raise ValueError(f"unknown init {init!r}; use one of {sorted(_INITIALISERS)} or a callable")
-        weight = np.asarray(draw(in_features, out_features, initialisers._generator(rng)), dtype=np.float64)
+        weight = np.asarray(draw(in_features, out_features, initialisers.generator(rng)), dtype=np.float64)
         if weight.shape != (out_features, in_features):
             raise ValueError(f"init returned shape {weight.shape}, expected (out, in) = {(out_features, in_features)}")
         self.weight = Tensor(weight, requires_grad=True)
@@ -184,7 +184,7 @@ class Dropout(Module):
         if not 0 <= p <= 1:
             raise ValueError(f"dropout probability p must lie in [0, 1], got {p}")
         self.p = p
-        self.rng = initialisers._generator(rng)
+        self.rng = initialisers.generator(rng)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training, self.rng)
@@ -220,7 +220,7 @@ class MLP(Sequential):
             raise ValueError(f"an MLP needs at least an input and an output size, got sizes={sizes}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; use one of {sorted(ACTIVATIONS)}")
-        rng = initialisers._generator(rng)
+        rng = initialisers.generator(rng)
         layers: list[Module] = []
         for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(Linear(fan_in, fan_out, init=init, rng=rng))

@@ -95,7 +95,7 @@ class Tensor:
         self._retains_grad = False
 
     @classmethod
-    def _result(
+    def from_op(
         cls, data: np.ndarray, parents: tuple["Tensor", ...], op: str, backward: Callable[[np.ndarray], None]
     ) -> "Tensor":
         """The output of an operation: no copy of ``data``; a graph node if any parent needs gradients.
@@ -105,7 +105,7 @@ class Tensor:
         belongs to that one call (:meth:`backward` has already released the
         output's ``.grad``, or hands over a copy of a retained one), so the
         closure may give it, or a view of it, to *one* parent as
-        ``_accumulate(..., fresh=True)``. It refers to
+        ``accumulate_grad(..., fresh=True)``. It refers to
         the parents, never to the output, so no node is in a reference cycle
         and a graph is freed as soon as its output is dropped. A result that
         needs no gradient keeps neither parents nor ``backward``: no graph.
@@ -120,7 +120,7 @@ class Tensor:
         out._retains_grad = False
         return out
 
-    def _accumulate(self, grad: np.ndarray, fresh: bool = False) -> None:
+    def accumulate_grad(self, grad: np.ndarray, fresh: bool = False) -> None:
         """Add one use's contribution to ``.grad``.
 
         ``.grad`` never aliases an array that the caller or another node holds.
@@ -190,60 +190,60 @@ class Tensor:
 
         def _backward(upstream):  # ∂(a+b)/∂a = ∂(a+b)/∂b = 1: + distributes the upstream gradient
             if self.requires_grad:
-                self._accumulate(upstream, fresh=True)  # upstream is this call's own: a may keep it
+                self.accumulate_grad(upstream, fresh=True)  # upstream is this call's own: a may keep it
             if other.requires_grad:
-                other._accumulate(upstream)  # a copy, since a may hold upstream itself
+                other.accumulate_grad(upstream)  # a copy, since a may hold upstream itself
 
-        return Tensor._result(self.data + other.data, (self, other), "+", _backward)
+        return Tensor.from_op(self.data + other.data, (self, other), "+", _backward)
 
     def __mul__(self, other) -> "Tensor":
         other = as_tensor(other)
 
         def _backward(upstream):  # ∂(ab)/∂a = b, ∂(ab)/∂b = a: * switches the operands
             if self.requires_grad:
-                self._accumulate(upstream * other.data, fresh=True)
+                self.accumulate_grad(upstream * other.data, fresh=True)
             if other.requires_grad:
-                other._accumulate(upstream * self.data, fresh=True)
+                other.accumulate_grad(upstream * self.data, fresh=True)
 
-        return Tensor._result(self.data * other.data, (self, other), "*", _backward)
+        return Tensor.from_op(self.data * other.data, (self, other), "*", _backward)
 
     def __truediv__(self, other) -> "Tensor":
         other = as_tensor(other)
 
         def _backward(upstream):  # ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²
             if self.requires_grad:
-                self._accumulate(upstream / other.data, fresh=True)
+                self.accumulate_grad(upstream / other.data, fresh=True)
             if other.requires_grad:
-                other._accumulate(-upstream * self.data / other.data**2, fresh=True)
+                other.accumulate_grad(-upstream * self.data / other.data**2, fresh=True)
 
-        return Tensor._result(self.data / other.data, (self, other), "/", _backward)
+        return Tensor.from_op(self.data / other.data, (self, other), "/", _backward)
 
     def __neg__(self) -> "Tensor":
 
         def _backward(upstream):
-            self._accumulate(-upstream, fresh=True)
+            self.accumulate_grad(-upstream, fresh=True)
 
-        return Tensor._result(-self.data, (self,), "neg", _backward)
+        return Tensor.from_op(-self.data, (self,), "neg", _backward)
 
     def __sub__(self, other) -> "Tensor":
         other = as_tensor(other)
 
         def _backward(upstream):  # ∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1
             if self.requires_grad:
-                self._accumulate(upstream, fresh=True)  # upstream is this call's own
+                self.accumulate_grad(upstream, fresh=True)  # upstream is this call's own
             if other.requires_grad:
-                other._accumulate(-upstream, fresh=True)
+                other.accumulate_grad(-upstream, fresh=True)
 
-        return Tensor._result(self.data - other.data, (self, other), "-", _backward)
+        return Tensor.from_op(self.data - other.data, (self, other), "-", _backward)
 
     def __pow__(self, exponent: float) -> "Tensor":
         if isinstance(exponent, Tensor) or not np.isscalar(exponent):
             raise TypeError("Tensor ** p takes a plain number p; for a Tensor exponent use (p * x.log()).exp()")
 
         def _backward(upstream):  # d(x^p)/dx = p·x^(p−1)
-            self._accumulate(upstream * exponent * self.data ** (exponent - 1), fresh=True)
+            self.accumulate_grad(upstream * exponent * self.data ** (exponent - 1), fresh=True)
 
-        return Tensor._result(self.data**exponent, (self,), f"**{exponent}", _backward)
+        return Tensor.from_op(self.data**exponent, (self,), f"**{exponent}", _backward)
 
     def __matmul__(self, other) -> "Tensor":
         other = as_tensor(other)
@@ -262,12 +262,12 @@ class Tensor:
                 g2 = np.expand_dims(g2, -2)
             if self.requires_grad:
                 grad_a = g2 @ np.swapaxes(b2, -1, -2)
-                self._accumulate(grad_a.reshape(grad_a.shape[:-2] + (-1,)) if a.ndim == 1 else grad_a, fresh=True)
+                self.accumulate_grad(grad_a.reshape(grad_a.shape[:-2] + (-1,)) if a.ndim == 1 else grad_a, fresh=True)
             if other.requires_grad:
                 grad_b = np.swapaxes(a2, -1, -2) @ g2
-                other._accumulate(grad_b[..., 0] if b.ndim == 1 else grad_b, fresh=True)
+                other.accumulate_grad(grad_b[..., 0] if b.ndim == 1 else grad_b, fresh=True)
 
-        return Tensor._result(self.data @ other.data, (self, other), "@", _backward)
+        return Tensor.from_op(self.data @ other.data, (self, other), "@", _backward)
 
     def __radd__(self, other) -> "Tensor":
         return as_tensor(other) + self
@@ -291,9 +291,9 @@ class Tensor:
             g = upstream
             if axis is not None and not keepdims:
                 g = np.expand_dims(g, axis)
-            self._accumulate(np.broadcast_to(g, self.data.shape))
+            self.accumulate_grad(np.broadcast_to(g, self.data.shape))
 
-        return Tensor._result(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum", _backward)
+        return Tensor.from_op(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum", _backward)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> "Tensor":
         """The sum divided by the number of entries it adds up."""
@@ -304,34 +304,34 @@ class Tensor:
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
         def _backward(upstream):  # the same numbers in the input's shape; upstream is this call's own
-            self._accumulate(upstream.reshape(self.data.shape), fresh=True)
+            self.accumulate_grad(upstream.reshape(self.data.shape), fresh=True)
 
-        return Tensor._result(self.data.reshape(shape), (self,), "reshape", _backward)
+        return Tensor.from_op(self.data.reshape(shape), (self,), "reshape", _backward)
 
     @property
     def T(self) -> "Tensor":
         """The transpose (all axes reversed, as numpy's ``.T``)."""
 
         def _backward(upstream):  # (Xᵀ)ᵀ = X; upstream is this call's own, so its transposed view needs no copy
-            self._accumulate(upstream.T, fresh=True)
+            self.accumulate_grad(upstream.T, fresh=True)
 
-        return Tensor._result(self.data.T, (self,), "T", _backward)
+        return Tensor.from_op(self.data.T, (self,), "T", _backward)
 
     # ----- elementwise functions --------------------------------------------------
     def exp(self) -> "Tensor":
         value = np.exp(self.data)
 
         def _backward(upstream):  # d(eˣ)/dx = eˣ
-            self._accumulate(upstream * value, fresh=True)
+            self.accumulate_grad(upstream * value, fresh=True)
 
-        return Tensor._result(value, (self,), "exp", _backward)
+        return Tensor.from_op(value, (self,), "exp", _backward)
 
     def log(self) -> "Tensor":
 
         def _backward(upstream):  # d(ln x)/dx = 1/x
-            self._accumulate(upstream / self.data, fresh=True)
+            self.accumulate_grad(upstream / self.data, fresh=True)
 
-        return Tensor._result(np.log(self.data), (self,), "log", _backward)
+        return Tensor.from_op(np.log(self.data), (self,), "log", _backward)
 
     def sigmoid(self) -> "Tensor":
         """σ(z) = 1 / (1 + e^(−z)), computed without overflow for large |z|."""
@@ -340,25 +340,25 @@ class Tensor:
         s = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
         def _backward(upstream):  # σ'(z) = σ(z)(1 − σ(z)): σ(z) is the output, so reuse it
-            self._accumulate(upstream * s * (1.0 - s), fresh=True)
+            self.accumulate_grad(upstream * s * (1.0 - s), fresh=True)
 
-        return Tensor._result(s, (self,), "sigmoid", _backward)
+        return Tensor.from_op(s, (self,), "sigmoid", _backward)
 
     def tanh(self) -> "Tensor":
         t = np.tanh(self.data)
 
         def _backward(upstream):  # tanh'(z) = 1 − tanh²(z)
-            self._accumulate(upstream * (1.0 - t**2), fresh=True)
+            self.accumulate_grad(upstream * (1.0 - t**2), fresh=True)
 
-        return Tensor._result(t, (self,), "tanh", _backward)
+        return Tensor.from_op(t, (self,), "tanh", _backward)
 
     def relu(self) -> "Tensor":
         """max{0, z}; convention: ReLU'(0) = 0."""
 
         def _backward(upstream):
-            self._accumulate(upstream * (self.data > 0), fresh=True)
+            self.accumulate_grad(upstream * (self.data > 0), fresh=True)
 
-        return Tensor._result(np.maximum(self.data, 0.0), (self,), "relu", _backward)
+        return Tensor.from_op(np.maximum(self.data, 0.0), (self,), "relu", _backward)
 
     # ----- backpropagation --------------------------------------------------------
     def _topological_order(self) -> list["Tensor"]:
@@ -413,7 +413,7 @@ class Tensor:
         for node in order:
             if node._parents:
                 node.grad = None
-        self._accumulate(gradient)  # a copy: the caller keeps its own array
+        self.accumulate_grad(gradient)  # a copy: the caller keeps its own array
         for node in reversed(order):
             if node._backward is None or node.grad is None:
                 continue

@@ -36,6 +36,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from . import functional as F
+from .init import generator
 from .nn import Module
 from .tensor import Tensor, no_grad
 
@@ -54,14 +55,6 @@ def _loss_function(loss: str | LossFunction) -> LossFunction:
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)} or a callable (outputs, targets) -> Tensor")
     return LOSSES[loss]
-
-
-def _generator(rng: np.random.Generator | int) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy.random.Generator or an integer seed, got {type(rng).__name__}")
 
 
 # ----- mini-batches ---------------------------------------------------------------
@@ -255,7 +248,7 @@ def fit(
         raise ValueError("early stopping (patience=) needs a development set: pass X_dev and y_dev")
     if schedule is not None and _takes_metric(schedule) and not has_dev:
         raise ValueError(f"{type(schedule).__name__}.step needs a metric: pass X_dev and y_dev so it gets the dev loss")
-    rng = _generator(rng)
+    rng = np.random.default_rng(rng) if isinstance(rng, (int, np.integer)) else generator(rng)
     loss_fn = _loss_function(loss)
     X_train, y_train = np.asarray(X_train), np.asarray(y_train)
     history = History()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference import Tensor, backprop, tolerances
+from reference import Tensor, backprop
+from grader.grading import tolerances
 from reference.gradcheck import numeric_gradient, relative_error
 
 RTOL, ATOL = tolerances.FORWARD_RTOL, tolerances.FORWARD_ATOL

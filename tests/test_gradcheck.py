@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference import Tensor, tolerances
+from reference import Tensor
+from grader.grading import tolerances
 from reference.gradcheck import check_gradients, numeric_gradient, relative_error
 
 # Centred differences with h = 1e-6 on these well-scaled functions are good to about 1e-9.
@@ -75,18 +76,18 @@ def transposing_identity(x: Tensor) -> Tensor:
     """y = x, with a deliberately wrong backward that passes on the transposed gradient."""
 
     def _backward(upstream):
-        x._accumulate(upstream.T)
+        x.accumulate_grad(upstream.T)
 
-    return Tensor._result(x.data.copy(), (x,), "buggy_identity", _backward)
+    return Tensor.from_op(x.data.copy(), (x,), "buggy_identity", _backward)
 
 
 def halving_square(x: Tensor) -> Tensor:
     """y = x², with a deliberately wrong backward that forgets the factor 2 of 2x."""
 
     def _backward(upstream):
-        x._accumulate(upstream * x.data)
+        x.accumulate_grad(upstream * x.data)
 
-    return Tensor._result(x.data**2, (x,), "buggy_square", _backward)
+    return Tensor.from_op(x.data**2, (x,), "buggy_square", _backward)
 
 
 def test_check_gradients_catches_transposed_gradient_of_square_matrix():
@@ -121,9 +122,9 @@ def wrong_at_index_two(x: Tensor) -> Tensor:
     def _backward(upstream):
         local = np.full(x.shape, 3.0)
         local[2] = -3.0
-        x._accumulate(upstream * local)
+        x.accumulate_grad(upstream * local)
 
-    return Tensor._result(3 * x.data, (x,), "buggy_scale", _backward)
+    return Tensor.from_op(3 * x.data, (x,), "buggy_scale", _backward)
 
 
 def test_passed_report_reads_ok():

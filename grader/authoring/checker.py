@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reference import tolerances
+from grader.grading import tolerances
 
 from grader.errors import UserError
 from grader.files import render, write_atomic

@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from reference import tolerances
+from grader.grading import tolerances
 
 from grader.grading import diagnose
 from grader.sandbox.handles import Handle, type_of
@@ -110,7 +110,7 @@ def matches_printed(value: float, printed: str) -> bool:
     """Whether ``value`` is the lecture's printed number ``printed``, at the precision it was printed.
 
     |value − p| ≤ 0.55 units of the last printed digit (see
-    ``reference.tolerances.PRINTED_DIGIT_UNITS``); ``value`` is never rounded.
+    ``grader.grading.tolerances.PRINTED_DIGIT_UNITS``); ``value`` is never rounded.
     """
     decimals = len(printed.split(".")[1]) if "." in printed else 0
     return abs(float(value) - float(printed)) <= tolerances.PRINTED_DIGIT_UNITS * 10.0 ** (-decimals)

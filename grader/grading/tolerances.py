@@ -1,8 +1,13 @@
-"""The one tolerance policy of the course (float64 everywhere).
+"""The one tolerance policy of grading (float64 everywhere).
 
-The reference's gradient checker and the grader's comparisons both read
-these numbers, so a test and the engine never disagree about "close".
+Every comparison the grader makes reads these numbers: a test, the students'
+checker and the report never disagree about "close". The numeric gradient
+check's own numbers (its step h, the relative error's floor, the largest
+error it accepts) belong to the check itself, as the lecture defines it: they
+live in :mod:`reference.gradcheck` and are adopted here unchanged.
 """
+
+from reference import gradcheck
 
 FORWARD_RTOL = 1e-7
 """Forward values and backward gradients against the reference: relative part."""
@@ -16,17 +21,10 @@ OPTIMIZER_RTOL = 1e-7
 OPTIMIZER_ATOL = 1e-12
 """Absolute floor for optimizer trajectories, so entries that are exactly 0 compare sanely."""
 
-GRADCHECK_SMOOTH = 1e-6
-"""Largest relative error |a − n| / max(1e-8, |a| + |n|) of a smooth function's numeric gradient check."""
-
-GRADCHECK_KINK = 1e-4
-"""The same for functions with kinks (ReLU, max, hardtanh), checked away from them."""
-
-RELATIVE_ERROR_FLOOR = 1e-8
-"""The denominator floor of the relative error, so two zeros compare as equal."""
-
-GRADCHECK_STEP = 1e-6
-"""h in the centred difference (f(x + h) − f(x − h)) / 2h."""
+GRADCHECK_STEP = gradcheck.STEP
+GRADCHECK_SMOOTH = gradcheck.SMOOTH_TOLERANCE
+GRADCHECK_KINK = gradcheck.KINK_TOLERANCE
+RELATIVE_ERROR_FLOOR = gradcheck.RELATIVE_ERROR_FLOOR
 
 PRINTED_DIGIT_UNITS = 0.55
 """A lecture's printed number p with d decimals matches v when |v − p| ≤ 0.55·10^(−d).
