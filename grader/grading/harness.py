@@ -80,8 +80,11 @@ class Credit:
 
 
 class WorkedExample:
-    def __init__(self):
+    """The lecture's worked example, intermediate by intermediate (every homework with printed numbers uses it)."""
+
+    def __init__(self, credit: Credit):
         self.rows: list[dict] = []
+        self.credit = credit
 
     def row(self, name: str, student_value, printed: str) -> bool:
         """Record the student's ``name`` beside the lecture's ``printed`` value; returns whether they match."""
@@ -93,6 +96,14 @@ class WorkedExample:
         self.rows.append({"name": name, "student": value if value is None or math.isfinite(value) else str(value),
                           "lecture": printed, "matches": matches})  # fmt: skip
         return matches
+
+    def check(self, function: str, rows: list[tuple[str, object, str]]) -> None:
+        """Record every (name, student's value, lecture's printed value); the test earns the share that
+        matches, and fails naming the rows that do not (the report shows them all, the first to differ marked)."""
+        matched = [self.row(name, value, printed) for name, value, printed in rows]
+        self.credit.award(sum(matched) / len(matched))
+        wrong = [name for (name, _, _), ok in zip(rows, matched) if not ok]
+        assert not wrong, f"{function}: {', '.join(wrong)} do not match the lecture's worked example (see the table)"
 
 
 @dataclass
@@ -166,8 +177,8 @@ class HarnessPlugin:
         return credit
 
     @pytest.fixture
-    def worked_example(self, request):
-        example = WorkedExample()
+    def worked_example(self, request, credit):
+        example = WorkedExample(credit)
         self._extras.setdefault(request.node.nodeid, {})["worked_example"] = example
         return example
 
