@@ -29,9 +29,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
 
-    from grader.homework import manifest as manifests
-    from grader.batch import run_batch
     from grader.authoring.handout import build_module
+    from grader.batch import run_batch
+    from grader.homework import manifest as manifests
 
     solution = build_module(manifests.load(HW), solution=True)
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as scratch:
@@ -46,8 +46,10 @@ def main() -> None:
             with contextlib.redirect_stdout(io.StringIO()):
                 run_batch(folder, HW, Path(scratch) / f"out-{workers}", workers=workers)
             seconds[workers] = time.perf_counter() - started
-            print(f"  {workers} worker{'s' if workers > 1 else ' '}: {seconds[workers]:6.2f} s, "
-                  f"{seconds[workers] / args.copies:.3f} s per submission")
+            print(
+                f"  {workers} worker{'s' if workers > 1 else ' '}: {seconds[workers]:6.2f} s, "
+                f"{seconds[workers] / args.copies:.3f} s per submission"
+            )
         fewest = min(seconds)
         for workers in sorted(seconds):
             if workers != fewest:

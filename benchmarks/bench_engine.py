@@ -26,8 +26,8 @@ import ctypes.util
 import os
 import resource
 import timeit
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 # One BLAS thread unless the caller exports otherwise: the grader runs one process
 # per core, and on a 2-core machine a second BLAS thread measures contention with
@@ -37,8 +37,8 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from reference import Tensor, nn  # noqa: E402
 from grader.grading import tolerances  # noqa: E402
+from reference import Tensor, nn  # noqa: E402
 from reference import functional as F  # noqa: E402
 
 SIZES = [256, 256, 256, 10]
@@ -52,7 +52,9 @@ def engine_step(model: nn.MLP, x: np.ndarray, targets: np.ndarray) -> list[np.nd
     return [p.grad for p in model.parameters()]
 
 
-def numpy_step(weights: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray, targets: np.ndarray) -> list[np.ndarray]:
+def numpy_step(
+    weights: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray, targets: np.ndarray
+) -> list[np.ndarray]:
     """The same step by hand: Z = A Wᵀ + b, A = ReLU(Z), L = mean −log softmax[target]."""
     activations, pre_activations = [x], []
     for layer, (W, b) in enumerate(zip(weights, biases)):
@@ -122,7 +124,10 @@ def report(title: str, results: dict[str, Measurement]) -> None:
     engine, by_hand = results.values()
     print(title)
     for name, m in results.items():
-        print(f"  {name:26s} best {m.best_ms:7.3f} ms   median {m.median_ms:7.3f} ms   {m.page_faults:6.0f} page faults/step")
+        print(
+            f"  {name:26s} best {m.best_ms:7.3f} ms   median {m.median_ms:7.3f} ms"
+            f"   {m.page_faults:6.0f} page faults/step"
+        )
     print(
         f"  {'ratio engine / numpy':26s} best {engine.best_ms / by_hand.best_ms:7.2f}      "
         f"median {engine.median_ms / by_hand.median_ms:7.2f}   (target ≤ {TARGET_RATIO:g})"

@@ -47,11 +47,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     repeat = parser.parse_args().repeat
 
-    from grader.homework import manifest as manifests
-    from grader.grading.grade import grade
     from grader.authoring.handout import build
-    from grader.sandbox import Sandbox
+    from grader.grading.grade import grade
     from grader.grading.submission import read_submission
+    from grader.homework import manifest as manifests
+    from grader.sandbox import Sandbox
 
     manifest = manifests.load(HW)
     with tempfile.TemporaryDirectory() as folder:

@@ -17,7 +17,7 @@ import textwrap
 import time
 from pathlib import Path
 
-ENGINE = textwrap.dedent('''
+ENGINE = textwrap.dedent("""
     import numpy as np
 
     def double(x):
@@ -32,7 +32,7 @@ ENGINE = textwrap.dedent('''
 
         def sum(self):
             return Tensor(self.data.sum())
-''')
+""")
 
 
 def mean_microseconds(action, calls: int) -> float:
@@ -48,9 +48,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     calls = parser.parse_args().calls
 
+    from grader.grading.submission import read_submission
     from grader.homework.manifest import Limits
     from grader.sandbox import Sandbox, value_of
-    from grader.grading.submission import read_submission
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "engine.py"

@@ -35,10 +35,10 @@ def kib(status: str, key: str) -> int:
 
 
 def main() -> None:
-    from grader.homework import manifest as manifests
+    from grader.authoring.handout import build_module
     from grader.gradescope import GRADER_MEMORY_MB
     from grader.grading.grade import grade
-    from grader.authoring.handout import build_module
+    from grader.homework import manifest as manifests
     from grader.sandbox import Sandbox
 
     manifest = manifests.load(sys.argv[1] if len(sys.argv) > 1 else "hw1_backprop")
@@ -64,9 +64,11 @@ def main() -> None:
     print(f"{manifest.id}: the solution scores {result.score:g} / {result.max_score:g}")
     print(f"  largest address space of a sandbox process (VmPeak): {peaks['VmPeak'] / 1024:7.1f} MiB")
     print(f"  largest resident memory of a sandbox process (VmHWM): {peaks['VmHWM'] / 1024:7.1f} MiB")
-    print(f"  [limits] memory_mb = {manifest.limits.memory_mb} MiB; Gradescope's container leaves "
-          f"{manifest.gradescope.memory_mb - GRADER_MEMORY_MB} MiB ([gradescope] memory_mb = "
-          f"{manifest.gradescope.memory_mb} minus about {GRADER_MEMORY_MB} for the grader)")
+    print(
+        f"  [limits] memory_mb = {manifest.limits.memory_mb} MiB; Gradescope's container leaves "
+        f"{manifest.gradescope.memory_mb - GRADER_MEMORY_MB} MiB ([gradescope] memory_mb = "
+        f"{manifest.gradescope.memory_mb} minus about {GRADER_MEMORY_MB} for the grader)"
+    )
 
 
 if __name__ == "__main__":

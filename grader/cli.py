@@ -32,8 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("assignment", help="homework id, e.g. hw1_backprop")
     build.add_argument("--dist", type=Path, default=DEFAULT_DIST_DIR, help="output folder (default: dist/)")
 
-    for name, what in (("grade", "grade a submission with every test, hidden ones included"),
-                       ("check", "run the visible tests only, as a student would before submitting")):  # fmt: skip
+    for name, what in (
+        ("grade", "grade a submission with every test, hidden ones included"),
+        ("check", "run the visible tests only, as a student would before submitting"),
+    ):
         command = commands.add_parser(name, help=what)
         command.add_argument("submission", type=Path, help="a .py, an .ipynb, or a folder holding one")
         command.add_argument("--assignment", "-a", required=True, help="homework id, e.g. hw1_backprop")
@@ -54,10 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     gradescope = commands.add_parser("gradescope", help="run inside Gradescope's autograder container")
     gradescope_commands = gradescope.add_subparsers(dest="gradescope_command", metavar="COMMAND", required=True)
-    run = gradescope_commands.add_parser("run", help="grade /autograder/submission into /autograder/results/results.json")
+    run = gradescope_commands.add_parser(
+        "run", help="grade /autograder/submission into /autograder/results/results.json"
+    )
     run.add_argument("--root", type=Path, default=Path("/autograder"), help="the container's autograder folder")
-    self_test = gradescope_commands.add_parser("self-test", help="grade the reference solution in this container "
-                                               "(setup.sh's last step); exit 1 unless it scores full marks")  # fmt: skip
+    self_test = gradescope_commands.add_parser(
+        "self-test",
+        help="grade the reference solution in this container "
+        "(setup.sh's last step); exit 1 unless it scores full marks",
+    )
     self_test.add_argument("--root", type=Path, default=Path("/autograder"), help="the container's autograder folder")
     return parser
 
@@ -87,9 +94,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(args) -> int:
-    from grader.homework import manifest as manifests
     from grader.authoring.build import build_homework
     from grader.gradescope.autograder_zip import container_warnings
+    from grader.homework import manifest as manifests
 
     manifest = manifests.load(args.assignment)
     written = build_homework(manifest, args.dist)
@@ -149,8 +156,15 @@ def _gradescope(args) -> int:
     return {"run": run, "self-test": self_test}[args.gradescope_command](args.root)
 
 
-COMMANDS = {"build": _build, "grade": _grade, "check": _check, "batch": _batch, "validate": _validate,
-            "demo": _demo, "gradescope": _gradescope}  # fmt: skip
+COMMANDS = {
+    "build": _build,
+    "grade": _grade,
+    "check": _check,
+    "batch": _batch,
+    "validate": _validate,
+    "demo": _demo,
+    "gradescope": _gradescope,
+}
 
 
 if __name__ == "__main__":

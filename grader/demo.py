@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from grader.authoring.build import build_homework
+from grader.batch.run import run_batch
 from grader.homework import manifest as manifests
 from grader.homework import samples
-from grader.batch.run import run_batch
-from grader.authoring.build import build_homework
 
 HW = "hw1_backprop"
 
@@ -44,8 +44,10 @@ def run_demo(out: Path) -> int:
         agrees = score is not None and abs(score - sample.score) < 1e-6
         mismatches += not agrees
         shown = "missing" if score is None else f"{score:g}"
-        print(f"   {sample.file:28} {shown:>6} / {manifest.max_score:g}  (expected {sample.score:g})"
-              f"{'' if agrees else '  <- DIFFERS'}  {sample.about}")  # fmt: skip
+        print(
+            f"   {sample.file:28} {shown:>6} / {manifest.max_score:g}  (expected {sample.score:g})"
+            f"{'' if agrees else '  <- DIFFERS'}  {sample.about}"
+        )
     print(f"\nclass summary:  {graded / 'summary.html'}")
     print(f"gradebook:      {graded / 'gradebook.csv'}")
     print(f"reports:        {graded}/<student>/report.html")

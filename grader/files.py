@@ -21,7 +21,9 @@ def write_atomic(path: Path, content: str | bytes) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+        handle = tempfile.NamedTemporaryFile(
+            "wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        )
     except OSError as error:
         raise UserError(f"cannot write {path}: {error.strerror or error}; choose a folder you can write to") from None
     try:
@@ -50,5 +52,9 @@ def render(template: str, *, autoescape: bool = False, **context) -> str:
 def _environment(autoescape: bool):
     import jinja2  # only builds and reports render templates: grading never pays for the import
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), undefined=jinja2.StrictUndefined,
-                              keep_trailing_newline=True, autoescape=autoescape)  # fmt: skip
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=autoescape,
+    )

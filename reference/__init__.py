@@ -26,4 +26,16 @@ from . import (
 )
 from .tensor import Tensor, no_grad
 
-__all__ = ["Tensor", "no_grad", "backprop", "datasets", "functional", "gradcheck", "init", "nn", "optim", "schedules", "train"]
+__all__ = [
+    "Tensor",
+    "no_grad",
+    "backprop",
+    "datasets",
+    "functional",
+    "gradcheck",
+    "init",
+    "nn",
+    "optim",
+    "schedules",
+    "train",
+]

@@ -93,11 +93,23 @@ def backward_pass(
     ds1 = (ds3 * w["w5"] + ds4 * w["w7"]) * h1 * (1 - h1)
     ds2 = (ds3 * w["w6"] + ds4 * w["w8"]) * h2 * (1 - h2)
     return {
-        "s1": ds1, "s2": ds2, "s3": ds3, "s4": ds4,
-        "w1": ds1 * i1, "w2": ds1 * i2, "w3": ds2 * i1, "w4": ds2 * i2,
-        "w5": ds3 * h1, "w6": ds3 * h2, "w7": ds4 * h1, "w8": ds4 * h2,
-        "b1": ds1, "b2": ds2, "b3": ds3, "b4": ds4,
-    }  # fmt: skip
+        "s1": ds1,
+        "s2": ds2,
+        "s3": ds3,
+        "s4": ds4,
+        "w1": ds1 * i1,
+        "w2": ds1 * i2,
+        "w3": ds2 * i1,
+        "w4": ds2 * i2,
+        "w5": ds3 * h1,
+        "w6": ds3 * h2,
+        "w7": ds4 * h1,
+        "w8": ds4 * h2,
+        "b1": ds1,
+        "b2": ds2,
+        "b3": ds3,
+        "b4": ds4,
+    }
 
 
 def gradient_descent_update(weights: dict[str, float], gradients: dict[str, float], alpha: float) -> dict[str, float]:

@@ -130,7 +130,9 @@ def one_hot(targets: np.ndarray, num_classes: int) -> np.ndarray:
     """Row n is the unit vector e_{targets[n]}."""
     targets = np.asarray(targets)
     if targets.ndim != 1 or not np.issubdtype(targets.dtype, np.integer):
-        raise ValueError(f"class targets must be a 1-D array of integers, got dtype {targets.dtype} shape {targets.shape}")
+        raise ValueError(
+            f"class targets must be a 1-D array of integers, got dtype {targets.dtype} shape {targets.shape}"
+        )
     if targets.size and (targets.min() < 0 or targets.max() >= num_classes):
         raise ValueError(f"class targets must lie in 0..{num_classes - 1}, got {targets.min()}..{targets.max()}")
     encoded = np.zeros((targets.size, num_classes))

@@ -14,8 +14,8 @@ is small: at most 1e-6 for smooth functions, 1e-4 near kinks.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -75,7 +75,11 @@ class GradientCheck:
 
     @property
     def worst_index(self) -> tuple[int, ...]:
-        return tuple(int(i) for i in np.unravel_index(int(self.errors.argmax()), self.errors.shape)) if self.errors.size else ()
+        return (
+            tuple(int(i) for i in np.unravel_index(int(self.errors.argmax()), self.errors.shape))
+            if self.errors.size
+            else ()
+        )
 
     @property
     def passed(self) -> bool:

@@ -7,7 +7,7 @@ example z = Wx + b and for the batch Z = X Wᵀ + b.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -51,20 +51,20 @@ class Module:
                     found.append(p)
         return found
 
-    def modules(self) -> list["Module"]:
+    def modules(self) -> list[Module]:
         found = [self]
         for child in self._children():
             if isinstance(child, Module):
                 found.extend(child.modules())
         return found
 
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Training mode (dropout active) for this module and every sub-module."""
         for module in self.modules():
             module.training = mode
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Evaluation mode: dropout is the identity."""
         return self.train(False)
 

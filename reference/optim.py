@@ -37,7 +37,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -145,10 +145,14 @@ class Optimizer:
             )
         for index, entry in state_dict["state"].items():
             if not 0 <= index < len(self.params):
-                raise ValueError(f"{name}.load_state_dict: state for parameter {index}, but there are {len(self.params)}")
+                raise ValueError(
+                    f"{name}.load_state_dict: state for parameter {index}, but there are {len(self.params)}"
+                )
             fresh = self._init_state(self.params[index])
             if set(entry) != set(fresh):
-                raise ValueError(f"{name}.load_state_dict: parameter {index} has state {sorted(entry)}, expected {sorted(fresh)}")
+                raise ValueError(
+                    f"{name}.load_state_dict: parameter {index} has state {sorted(entry)}, expected {sorted(fresh)}"
+                )
             for key, value in fresh.items():
                 if np.shape(entry[key]) != np.shape(value):
                     raise ValueError(

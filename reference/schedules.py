@@ -28,7 +28,9 @@ class Schedule:
 
     def __init__(self, optimizer: Optimizer, **hyperparameters: float):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__} schedules an optimizer from reference.optim, got {type(optimizer).__name__}")
+            raise TypeError(
+                f"{type(self).__name__} schedules an optimizer from reference.optim, got {type(optimizer).__name__}"
+            )
         self.optimizer = optimizer
         self.base_lr = optimizer.lr
         self.epoch = 0
@@ -50,7 +52,9 @@ class Schedule:
 
     def load_state_dict(self, state: dict) -> None:
         if state.get("schedule") != type(self).__name__:
-            raise ValueError(f"{type(self).__name__}.load_state_dict got the state of a {state.get('schedule')!r} schedule")
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict got the state of a {state.get('schedule')!r} schedule"
+            )
         for key in self._hyperparameter_names:
             setattr(self, key, state[key])
 
@@ -64,7 +68,9 @@ class StepDecay(Schedule):
     """η_t = η_0 · γ^⌊t / step_size⌋: multiply η by γ every ``step_size`` epochs."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
-        _require("StepDecay", "step_size", step_size, isinstance(step_size, int) and step_size >= 1, "must be an integer ≥ 1")
+        _require(
+            "StepDecay", "step_size", step_size, isinstance(step_size, int) and step_size >= 1, "must be an integer ≥ 1"
+        )
         _require("StepDecay", "gamma", gamma, 0 < gamma <= 1, "must lie in (0, 1]")
         super().__init__(optimizer, step_size=step_size, gamma=gamma)
 
@@ -102,7 +108,13 @@ class CosineAnnealing(Schedule):
     """
 
     def __init__(self, optimizer: Optimizer, total_epochs: int, lr_min: float = 0.0):
-        _require("CosineAnnealing", "total_epochs", total_epochs, isinstance(total_epochs, int) and total_epochs >= 1, "must be an integer ≥ 1")
+        _require(
+            "CosineAnnealing",
+            "total_epochs",
+            total_epochs,
+            isinstance(total_epochs, int) and total_epochs >= 1,
+            "must be an integer ≥ 1",
+        )
         super().__init__(optimizer, total_epochs=total_epochs, lr_min=lr_min)
         _require("CosineAnnealing", "lr_min", lr_min, 0 <= lr_min <= self.base_lr, "must lie in [0, optimizer.lr]")
 
@@ -136,7 +148,13 @@ class ReduceOnPlateau(Schedule):
         lr_min: float = 0.0,
     ):
         _require("ReduceOnPlateau", "factor", factor, 0 < factor < 1, "must lie in (0, 1)")
-        _require("ReduceOnPlateau", "patience", patience, isinstance(patience, int) and patience >= 1, "must be an integer ≥ 1")
+        _require(
+            "ReduceOnPlateau",
+            "patience",
+            patience,
+            isinstance(patience, int) and patience >= 1,
+            "must be an integer ≥ 1",
+        )
         _require("ReduceOnPlateau", "threshold", threshold, threshold >= 0, "must be ≥ 0")
         _require("ReduceOnPlateau", "lr_min", lr_min, lr_min >= 0, "must be ≥ 0")
         super().__init__(

@@ -29,7 +29,7 @@ gradient has the shape of the thing it is the gradient of.
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -67,7 +67,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.reshape(shape)
 
 
-def as_tensor(value: "Tensor | np.ndarray | float | Sequence") -> "Tensor":
+def as_tensor(value: Tensor | np.ndarray | float | Sequence) -> Tensor:
     """``value`` itself if it is a Tensor, else a constant Tensor holding it."""
     return value if isinstance(value, Tensor) else Tensor(value)
 
@@ -96,8 +96,8 @@ class Tensor:
 
     @classmethod
     def from_op(
-        cls, data: np.ndarray, parents: tuple["Tensor", ...], op: str, backward: Callable[[np.ndarray], None]
-    ) -> "Tensor":
+        cls, data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Callable[[np.ndarray], None]
+    ) -> Tensor:
         """The output of an operation: no copy of ``data``; a graph node if any parent needs gradients.
 
         ``backward(upstream)`` is the operation's chain rule: given ∂L/∂(output),
@@ -173,7 +173,7 @@ class Tensor:
         """
         self._retains_grad = True
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same value, cut from the graph."""
         return Tensor(self.data)
 
@@ -185,7 +185,7 @@ class Tensor:
         return f"Tensor({np.array2string(self.data, precision=4)}{grad})"
 
     # ----- arithmetic: forward, and right beside it the local derivative ------------
-    def __add__(self, other) -> "Tensor":
+    def __add__(self, other) -> Tensor:
         other = as_tensor(other)
 
         def _backward(upstream):  # ∂(a+b)/∂a = ∂(a+b)/∂b = 1: + distributes the upstream gradient
@@ -196,7 +196,7 @@ class Tensor:
 
         return Tensor.from_op(self.data + other.data, (self, other), "+", _backward)
 
-    def __mul__(self, other) -> "Tensor":
+    def __mul__(self, other) -> Tensor:
         other = as_tensor(other)
 
         def _backward(upstream):  # ∂(ab)/∂a = b, ∂(ab)/∂b = a: * switches the operands
@@ -207,7 +207,7 @@ class Tensor:
 
         return Tensor.from_op(self.data * other.data, (self, other), "*", _backward)
 
-    def __truediv__(self, other) -> "Tensor":
+    def __truediv__(self, other) -> Tensor:
         other = as_tensor(other)
 
         def _backward(upstream):  # ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²
@@ -218,14 +218,14 @@ class Tensor:
 
         return Tensor.from_op(self.data / other.data, (self, other), "/", _backward)
 
-    def __neg__(self) -> "Tensor":
+    def __neg__(self) -> Tensor:
 
         def _backward(upstream):
             self.accumulate_grad(-upstream, fresh=True)
 
         return Tensor.from_op(-self.data, (self,), "neg", _backward)
 
-    def __sub__(self, other) -> "Tensor":
+    def __sub__(self, other) -> Tensor:
         other = as_tensor(other)
 
         def _backward(upstream):  # ∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1
@@ -236,7 +236,7 @@ class Tensor:
 
         return Tensor.from_op(self.data - other.data, (self, other), "-", _backward)
 
-    def __pow__(self, exponent: float) -> "Tensor":
+    def __pow__(self, exponent: float) -> Tensor:
         if isinstance(exponent, Tensor) or not np.isscalar(exponent):
             raise TypeError("Tensor ** p takes a plain number p; for a Tensor exponent use (p * x.log()).exp()")
 
@@ -245,7 +245,7 @@ class Tensor:
 
         return Tensor.from_op(self.data**exponent, (self,), f"**{exponent}", _backward)
 
-    def __matmul__(self, other) -> "Tensor":
+    def __matmul__(self, other) -> Tensor:
         other = as_tensor(other)
 
         def _backward(upstream):  # Z = AB: ∂L/∂A = ∂L/∂Z Bᵀ, ∂L/∂B = Aᵀ ∂L/∂Z
@@ -269,23 +269,23 @@ class Tensor:
 
         return Tensor.from_op(self.data @ other.data, (self, other), "@", _backward)
 
-    def __radd__(self, other) -> "Tensor":
+    def __radd__(self, other) -> Tensor:
         return as_tensor(other) + self
 
-    def __rsub__(self, other) -> "Tensor":
+    def __rsub__(self, other) -> Tensor:
         return as_tensor(other) - self
 
-    def __rmul__(self, other) -> "Tensor":
+    def __rmul__(self, other) -> Tensor:
         return as_tensor(other) * self
 
-    def __rtruediv__(self, other) -> "Tensor":
+    def __rtruediv__(self, other) -> Tensor:
         return as_tensor(other) / self
 
-    def __rmatmul__(self, other) -> "Tensor":
+    def __rmatmul__(self, other) -> Tensor:
         return as_tensor(other) @ self
 
     # ----- reductions and shape ---------------------------------------------------
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> "Tensor":
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
 
         def _backward(upstream):  # each summand gets the upstream gradient of the sum it went into
             g = upstream
@@ -295,12 +295,12 @@ class Tensor:
 
         return Tensor.from_op(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum", _backward)
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> "Tensor":
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """The sum divided by the number of entries it adds up."""
         count = self.data.size if axis is None else np.prod([self.data.shape[a] for a in np.atleast_1d(axis)])
         return self.sum(axis=axis, keepdims=keepdims) / float(count)
 
-    def reshape(self, *shape) -> "Tensor":
+    def reshape(self, *shape) -> Tensor:
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
         def _backward(upstream):  # the same numbers in the input's shape; upstream is this call's own
@@ -309,7 +309,7 @@ class Tensor:
         return Tensor.from_op(self.data.reshape(shape), (self,), "reshape", _backward)
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         """The transpose (all axes reversed, as numpy's ``.T``)."""
 
         def _backward(upstream):  # (Xᵀ)ᵀ = X; upstream is this call's own, so its transposed view needs no copy
@@ -318,7 +318,7 @@ class Tensor:
         return Tensor.from_op(self.data.T, (self,), "T", _backward)
 
     # ----- elementwise functions --------------------------------------------------
-    def exp(self) -> "Tensor":
+    def exp(self) -> Tensor:
         value = np.exp(self.data)
 
         def _backward(upstream):  # d(eˣ)/dx = eˣ
@@ -326,14 +326,14 @@ class Tensor:
 
         return Tensor.from_op(value, (self,), "exp", _backward)
 
-    def log(self) -> "Tensor":
+    def log(self) -> Tensor:
 
         def _backward(upstream):  # d(ln x)/dx = 1/x
             self.accumulate_grad(upstream / self.data, fresh=True)
 
         return Tensor.from_op(np.log(self.data), (self,), "log", _backward)
 
-    def sigmoid(self) -> "Tensor":
+    def sigmoid(self) -> Tensor:
         """σ(z) = 1 / (1 + e^(−z)), computed without overflow for large |z|."""
         z = self.data
         e = np.exp(-np.abs(z))
@@ -344,7 +344,7 @@ class Tensor:
 
         return Tensor.from_op(s, (self,), "sigmoid", _backward)
 
-    def tanh(self) -> "Tensor":
+    def tanh(self) -> Tensor:
         t = np.tanh(self.data)
 
         def _backward(upstream):  # tanh'(z) = 1 − tanh²(z)
@@ -352,7 +352,7 @@ class Tensor:
 
         return Tensor.from_op(t, (self,), "tanh", _backward)
 
-    def relu(self) -> "Tensor":
+    def relu(self) -> Tensor:
         """max{0, z}; convention: ReLU'(0) = 0."""
 
         def _backward(upstream):
@@ -361,7 +361,7 @@ class Tensor:
         return Tensor.from_op(np.maximum(self.data, 0.0), (self,), "relu", _backward)
 
     # ----- backpropagation --------------------------------------------------------
-    def _topological_order(self) -> list["Tensor"]:
+    def _topological_order(self) -> list[Tensor]:
         """Every node that needs a gradient, each after all of its parents.
 
         An explicit stack instead of recursion, so a chain of any length fits.
@@ -381,7 +381,7 @@ class Tensor:
             stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in visited)
         return order
 
-    def backward(self, gradient: "np.ndarray | float | None" = None) -> None:
+    def backward(self, gradient: np.ndarray | float | None = None) -> None:
         """Backpropagate from this tensor: fill ``.grad`` of every tensor it depends on.
 
         The output is seeded with ∂out/∂out = 1 (or with ``gradient``, the

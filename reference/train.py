@@ -30,8 +30,8 @@ shuffled every epoch, 20 epochs with patience 5 on the 60 % training split
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -53,7 +53,9 @@ def _loss_function(loss: str | LossFunction) -> LossFunction:
     if callable(loss):
         return loss
     if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)} or a callable (outputs, targets) -> Tensor")
+        raise ValueError(
+            f"unknown loss {loss!r}; use one of {sorted(LOSSES)} or a callable (outputs, targets) -> Tensor"
+        )
     return LOSSES[loss]
 
 
@@ -119,7 +121,9 @@ def accuracy(predicted: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.asarray(predicted) == np.asarray(y)))
 
 
-def evaluate(model: Module, X: np.ndarray, y: np.ndarray, loss: str | LossFunction = "cross_entropy") -> tuple[float, float]:
+def evaluate(
+    model: Module, X: np.ndarray, y: np.ndarray, loss: str | LossFunction = "cross_entropy"
+) -> tuple[float, float]:
     """(loss, accuracy) of the model on (X, y), in evaluation mode and under no_grad.
 
     The loss is the data loss only (no L2 term), so it compares across
@@ -190,7 +194,10 @@ class History:
 def _takes_metric(schedule) -> bool:
     """Whether ``schedule.step`` needs an argument: ReduceOnPlateau.step(metric) does, the decays do not."""
     parameters = inspect.signature(schedule.step).parameters.values()
-    return any(p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
+    return any(
+        p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        for p in parameters
+    )
 
 
 def fit(
@@ -260,9 +267,9 @@ def fit(
         for rows in batches(len(X_train), batch_size, rng, shuffle=shuffle):
             X_batch, y_batch = Tensor(X_train[rows]), y_train[rows]
 
-            def closure() -> Tensor:
+            def closure() -> Tensor:  # called within this iteration: this batch is the one meant
                 optimizer.zero_grad()
-                objective = loss_fn(model(X_batch), y_batch)
+                objective = loss_fn(model(X_batch), y_batch)  # noqa: B023
                 if l2:
                     objective = objective + l2_penalty(model, l2)
                 objective.backward()
@@ -347,11 +354,19 @@ def random_restarts(
     for seed in seeds:
         rng = np.random.default_rng(seed)
         model = make_model(rng)
-        history = fit(model, make_optimizer(model.parameters()), X_train, y_train,
-                      rng=rng, X_dev=X_dev, y_dev=y_dev, **fit_kwargs)
+        history = fit(
+            model, make_optimizer(model.parameters()), X_train, y_train, rng=rng, X_dev=X_dev, y_dev=y_dev, **fit_kwargs
+        )
         dev_loss, dev_accuracy = evaluate(model, X_dev, y_dev, loss)
-        table.append({"seed": seed, "dev_accuracy": dev_accuracy, "dev_loss": dev_loss,
-                      "best_epoch": history.best_epoch, "epochs_run": history.epochs_run})
+        table.append(
+            {
+                "seed": seed,
+                "dev_accuracy": dev_accuracy,
+                "dev_loss": dev_loss,
+                "best_epoch": history.best_epoch,
+                "epochs_run": history.epochs_run,
+            }
+        )
         key = (-dev_accuracy, dev_loss)
         if best_key is None or key < best_key:
             best_key, best = key, RestartResult(model, seed, history, table)
@@ -438,14 +453,24 @@ def learning_rate_sweep(
     for lr in learning_rates:
         rng = np.random.default_rng(seed)
         model = make_model(rng)
-        history = fit(model, make_optimizer(model.parameters(), lr), X_train, y_train,
-                      rng=rng, X_dev=X_dev, y_dev=y_dev, **fit_kwargs)
-        rows.append({
-            "learning_rate": lr,
-            "final_train_loss": history.train_loss[-1] if history.train_loss else float("nan"),
-            "best_dev_accuracy": history.best_dev_accuracy,
-            "best_dev_loss": min(history.dev_loss) if history.dev_loss else float("nan"),
-            "best_epoch": history.best_epoch,
-            "epochs_run": history.epochs_run,
-        })
+        history = fit(
+            model,
+            make_optimizer(model.parameters(), lr),
+            X_train,
+            y_train,
+            rng=rng,
+            X_dev=X_dev,
+            y_dev=y_dev,
+            **fit_kwargs,
+        )
+        rows.append(
+            {
+                "learning_rate": lr,
+                "final_train_loss": history.train_loss[-1] if history.train_loss else float("nan"),
+                "best_dev_accuracy": history.best_dev_accuracy,
+                "best_dev_loss": min(history.dev_loss) if history.dev_loss else float("nan"),
+                "best_epoch": history.best_epoch,
+                "epochs_run": history.epochs_run,
+            }
+        )
     return rows

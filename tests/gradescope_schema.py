@@ -27,14 +27,43 @@ import math
 
 import pytest
 
-TOP_FIELDS = {"score": (int, float), "execution_time": (int, float), "output": str, "output_format": str,
-              "test_output_format": str, "test_name_format": str, "visibility": str, "stdout_visibility": str,
-              "extra_data": dict, "tests": list, "leaderboard": list}  # fmt: skip
-TEST_FIELDS = {"score": (int, float), "max_score": (int, float), "status": str, "name": str, "name_format": str,
-               "number": str, "output": str, "output_format": str, "tags": list, "visibility": str,
-               "extra_data": dict}  # fmt: skip
+TOP_FIELDS = {
+    "score": (int, float),
+    "execution_time": (int, float),
+    "output": str,
+    "output_format": str,
+    "test_output_format": str,
+    "test_name_format": str,
+    "visibility": str,
+    "stdout_visibility": str,
+    "extra_data": dict,
+    "tests": list,
+    "leaderboard": list,
+}
+TEST_FIELDS = {
+    "score": (int, float),
+    "max_score": (int, float),
+    "status": str,
+    "name": str,
+    "name_format": str,
+    "number": str,
+    "output": str,
+    "output_format": str,
+    "tags": list,
+    "visibility": str,
+    "extra_data": dict,
+}
 # What our results.json always carries (the specification makes every field optional).
-TOP_KEYS = {"score", "execution_time", "output", "output_format", "visibility", "stdout_visibility", "tests", "extra_data"}
+TOP_KEYS = {
+    "score",
+    "execution_time",
+    "output",
+    "output_format",
+    "visibility",
+    "stdout_visibility",
+    "tests",
+    "extra_data",
+}
 TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibility", "tags", "extra_data"}
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 FORMATS = {"text", "html", "simple_format", "md", "ansi"}

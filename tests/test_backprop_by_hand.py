@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference import Tensor, backprop
 from grader.grading import tolerances
+from reference import Tensor, backprop
 from reference.gradcheck import numeric_gradient, relative_error
 
 RTOL, ATOL = tolerances.FORWARD_RTOL, tolerances.FORWARD_ATOL
@@ -45,17 +45,33 @@ def test_printed_precision_comes_from_the_number_of_decimals():
 # ----- the CS 4248 2-2-2 network -------------------------------------------------------
 
 WEIGHTS = {
-    "w1": 0.15, "w2": 0.25, "w3": 0.20, "w4": 0.30, "w5": 0.10, "w6": 0.35, "w7": 0.05, "w8": -0.20,
-    "b1": -0.15, "b2": -0.10, "b3": -0.50, "b4": -0.20,
-}  # fmt: skip
+    "w1": 0.15,
+    "w2": 0.25,
+    "w3": 0.20,
+    "w4": 0.30,
+    "w5": 0.10,
+    "w6": 0.35,
+    "w7": 0.05,
+    "w8": -0.20,
+    "b1": -0.15,
+    "b2": -0.10,
+    "b3": -0.50,
+    "b4": -0.20,
+}
 INPUT = (0.20, 0.50)
 TARGET = (1.00, 0.00)
 ALPHA = 0.50
 
 PRINTED_FORWARD = {
-    "s1": "0.005", "h1": "0.5013", "s2": "0.09", "h2": "0.5225",
-    "s3": "-0.2670", "o1": "0.4336", "s4": "-0.2794", "o2": "0.4306",
-}  # fmt: skip
+    "s1": "0.005",
+    "h1": "0.5013",
+    "s2": "0.09",
+    "h2": "0.5225",
+    "s3": "-0.2670",
+    "o1": "0.4336",
+    "s4": "-0.2794",
+    "o2": "0.4306",
+}
 PRINTED_LOSS = "0.2531"
 PRINTED_GRADIENTS = {"s3": "-0.1391", "s4": "0.1056", "w5": "-0.06972", "w7": "0.05292", "w1": "-0.0004315"}
 PRINTED_UPDATED_WEIGHTS = {"w5": "0.1349", "w7": "0.02354", "w1": "0.1502"}
@@ -98,7 +114,9 @@ def test_gradient_descent_update_updates_every_weight_and_bias():
 
 def test_gradient_descent_update_does_not_mutate_its_input():
     weights = dict(WEIGHTS)
-    backprop.gradient_descent_update(weights, backprop.backward_pass(weights, INPUT, TARGET, backprop.forward_pass(weights, INPUT)), ALPHA)
+    backprop.gradient_descent_update(
+        weights, backprop.backward_pass(weights, INPUT, TARGET, backprop.forward_pass(weights, INPUT)), ALPHA
+    )
     assert weights == WEIGHTS
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.homework import manifest as manifests
+from grader.authoring.handout import build_module
 from grader.batch import discover, read_gradescope_metadata, run_batch, safe_name
 from grader.cli import main
 from grader.errors import UserError
-from grader.authoring.handout import build_module
+from grader.homework import manifest as manifests
 
 HW = "hw1_backprop"
 TRANSPOSED = ('"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}')
@@ -88,7 +88,13 @@ def test_the_gradebook_has_a_row_per_student_and_a_column_per_test_and_function(
     assert columns[-3 - len(functions) : -3] == functions
     tests = columns[4 : -3 - len(functions)]
     assert len(tests) > 20 and all("::" in name for name in tests)
-    assert {s: float(row["total"]) for s, row in book.items()} == {"alice": 20, "bob": 0, "carol": 18, "dave": 0, "erin": 20}
+    assert {s: float(row["total"]) for s, row in book.items()} == {
+        "alice": 20,
+        "bob": 0,
+        "carol": 18,
+        "dave": 0,
+        "erin": 20,
+    }
     assert {row["max"] for row in book.values()} == {"20"}
     carol = book["carol"]
     assert float(carol["layer_gradients"]) == 0 and float(carol["forward_pass"]) == 3
@@ -172,7 +178,11 @@ def test_a_gradescope_export_uses_the_metadata_for_ids_names_and_emails(tmp_path
     assert run_batch(folder, HW, out, workers=1) == 0
     book = read_gradebook(out)
     assert sorted(book) == ["1791", "1815", "alan@example.org"]
-    assert (book["1815"]["name"], book["1815"]["email"], book["1815"]["total"]) == ("Ada Lovelace", "ada@example.org", "20")
+    assert (book["1815"]["name"], book["1815"]["email"], book["1815"]["total"]) == (
+        "Ada Lovelace",
+        "ada@example.org",
+        "20",
+    )
     assert book["1791"]["total"] == "20" and book["1791"]["submission"] == "submission_101"
     assert (book["alan@example.org"]["name"], book["alan@example.org"]["total"]) == ("Alan Turing", "0")
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["1815", "alan@example.org"]
@@ -224,7 +234,9 @@ def test_changed_tests_regrade_everyone(tmp_path, solution, capsys):
     (folder / "alice.py").write_text(solution, encoding="utf-8")
     run_batch(folder, str(homework), tmp_path / "out", workers=1)
     test_file = homework / "tests" / "visible" / "test_worked_example.py"
-    test_file.write_text(test_file.read_text(encoding="utf-8") + "\n# a comment changes the fingerprint\n", encoding="utf-8")
+    test_file.write_text(
+        test_file.read_text(encoding="utf-8") + "\n# a comment changes the fingerprint\n", encoding="utf-8"
+    )
     capsys.readouterr()
     run_batch(folder, str(homework), tmp_path / "out", workers=1)
     assert "1 graded, 0 skipped" in capsys.readouterr().out
@@ -256,8 +268,10 @@ def test_gradescope_metadata_reads_ruby_tags_and_falls_back_to_the_email(tmp_pat
     assert (person.id, person.name, person.email) == ("grace@example.org", "Grace Hopper", "grace@example.org")
 
 
-forked = pytest.mark.skipif(__import__("multiprocessing").get_start_method() != "fork",
-                            reason="the workers see this process's monkeypatches only when they are forked")
+forked = pytest.mark.skipif(
+    __import__("multiprocessing").get_start_method() != "fork",
+    reason="the workers see this process's monkeypatches only when they are forked",
+)
 
 
 def grade_failing_on(name: str, how):
@@ -296,7 +310,6 @@ def test_a_grader_crash_on_one_submission_gives_it_a_zero_and_exit_status_1(tmp_
 
 @forked
 def test_a_worker_process_dying_loses_no_other_submission(tmp_path, solution, monkeypatch, capsys):
-    import os
 
     from grader.grading import grade as grading
 

@@ -13,7 +13,9 @@ HW = "hw1_backprop"
 @pytest.fixture(scope="module")
 def build_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     dist = tmp_path_factory.mktemp("dist")
-    run = subprocess.run([sys.executable, "-m", "grader.cli", "build", HW, "--dist", str(dist)], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "build", HW, "--dist", str(dist)], capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
     return dist / HW, run
 
@@ -84,7 +86,9 @@ def test_the_checker_agrees_with_grader_check_on_a_wrong_submission(dist, tmp_pa
     from grader.grading.grade import grade
 
     wrong = tmp_path / f"{HW}.py"
-    wrong.write_text((dist / "solution" / f"{HW}.py").read_text().replace('"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}'))
+    wrong.write_text(
+        (dist / "solution" / f"{HW}.py").read_text().replace('"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}')
+    )
     output = run_checker(dist / "student", str(wrong))
     result = grade(wrong, HW, visibilities=("visible",))
     assert f"visible tests: {result.score:.2f} / {result.max_score:.2f} points" in output
@@ -100,7 +104,9 @@ def test_a_rebuild_replaces_the_whole_folder_leaving_no_file_of_the_old_build(tm
     stale = tmp_path / HW / "student" / "old_handout.py"
     stale.parent.mkdir(parents=True)
     stale.write_text("# from an older build\n")
-    run = subprocess.run([sys.executable, "-m", "grader.cli", "build", HW, "--dist", str(tmp_path)], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "build", HW, "--dist", str(tmp_path)], capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
     assert not stale.exists()
     assert (tmp_path / HW / "student" / f"{HW}.py").is_file()

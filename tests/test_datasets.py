@@ -2,11 +2,11 @@
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
-import tomllib
 
 from reference import datasets
 
@@ -43,7 +43,9 @@ def test_first_digit_is_the_zero_of_the_csv(digits):
 
 
 def test_loading_digits_needs_neither_scikit_learn_nor_pandas():
-    code = "import sys, reference.datasets as d; d.load_digits(); print('sklearn' in sys.modules, 'pandas' in sys.modules)"
+    code = (
+        "import sys, reference.datasets as d; d.load_digits(); print('sklearn' in sys.modules, 'pandas' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
 
@@ -83,7 +85,9 @@ def test_split_is_deterministic_for_a_seed():
 
 def test_split_differs_between_seeds():
     X, y = _row_ids()
-    assert not np.array_equal(datasets.train_dev_test_split(X, y, seed=0)[0], datasets.train_dev_test_split(X, y, seed=1)[0])
+    assert not np.array_equal(
+        datasets.train_dev_test_split(X, y, seed=0)[0], datasets.train_dev_test_split(X, y, seed=1)[0]
+    )
 
 
 def test_split_accepts_an_injected_generator():

@@ -5,8 +5,12 @@ import sys
 
 
 def test_the_demo_builds_grades_the_samples_and_says_where_the_reports_are(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "grader.cli", "demo", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "demo", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "DIFFERS" not in run.stdout
     for sample in ("correct.py", "partly_wrong.py", "broken_syntax.py", "malicious.py", "notebook_with_errors.ipynb"):

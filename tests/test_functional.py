@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from gradient_asserts import assert_gradients_pass
 
-from reference import Tensor
 from grader.grading import tolerances
+from reference import Tensor
 from reference import functional as F
 from reference.gradcheck import check_gradients
 
@@ -33,7 +33,10 @@ FORWARD_VALUES = {
     "leaky_relu k=0.1": (lambda x: F.leaky_relu(x, negative_slope=0.1), [-0.2, -0.05, 0.0, 0.5, 2.0]),
     "leaky_relu default k=0.01": (F.leaky_relu, [-0.02, -0.005, 0.0, 0.5, 2.0]),
     "hardtanh": (F.hardtanh, [-1.0, -0.5, 0.0, 0.5, 1.0]),
-    "sigmoid": (F.sigmoid, [1 / (1 + np.exp(2.0)), 1 / (1 + np.exp(0.5)), 0.5, 1 / (1 + np.exp(-0.5)), 1 / (1 + np.exp(-2.0))]),
+    "sigmoid": (
+        F.sigmoid,
+        [1 / (1 + np.exp(2.0)), 1 / (1 + np.exp(0.5)), 0.5, 1 / (1 + np.exp(-0.5)), 1 / (1 + np.exp(-2.0))],
+    ),
     "tanh": (F.tanh, [(np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z)) for z in Z]),
     "exp": (F.exp, [np.e**-2, np.e**-0.5, 1.0, np.e**0.5, np.e**2]),
 }
@@ -204,8 +207,22 @@ def test_cross_entropy_gradient_matches_numeric_gradient():
 
 @pytest.mark.parametrize(
     "targets",
-    [np.array([0, 1, 3, 2]), np.array([0, -1, 2, 2]), np.array([0.0, 1.0, 2.0, 2.0]), np.array([[0, 1, 2, 2]]), np.array([1]), np.array([0, 1, 2])],
-    ids=["class too large", "negative class", "float targets", "2-D targets", "one target for four rows", "too few targets"],
+    [
+        np.array([0, 1, 3, 2]),
+        np.array([0, -1, 2, 2]),
+        np.array([0.0, 1.0, 2.0, 2.0]),
+        np.array([[0, 1, 2, 2]]),
+        np.array([1]),
+        np.array([0, 1, 2]),
+    ],
+    ids=[
+        "class too large",
+        "negative class",
+        "float targets",
+        "2-D targets",
+        "one target for four rows",
+        "too few targets",
+    ],
 )
 def test_cross_entropy_rejects_bad_targets_with_value_error(targets):
     with pytest.raises(ValueError, match="target"):

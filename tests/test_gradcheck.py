@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference import Tensor
 from grader.grading import tolerances
+from reference import Tensor
 from reference.gradcheck import check_gradients, numeric_gradient, relative_error
 
 # Centred differences with h = 1e-6 on these well-scaled functions are good to about 1e-9.
@@ -22,13 +22,17 @@ def test_numeric_gradient_of_sum_of_squares_is_two_x(shape):
 @pytest.mark.parametrize("shape", [(), (3,), (2, 3, 4)], ids=str)
 def test_numeric_gradient_of_sum_of_sines_is_cosine(shape):
     x = np.random.default_rng(1).standard_normal(shape)
-    np.testing.assert_allclose(numeric_gradient(lambda v: np.sum(np.sin(v)), x), np.cos(x), rtol=NUMERIC_RTOL, atol=NUMERIC_ATOL)
+    np.testing.assert_allclose(
+        numeric_gradient(lambda v: np.sum(np.sin(v)), x), np.cos(x), rtol=NUMERIC_RTOL, atol=NUMERIC_ATOL
+    )
 
 
 def test_numeric_gradient_of_weighted_sum_is_the_weights():
     weights = np.random.default_rng(2).standard_normal((2, 3, 4))
     x = np.random.default_rng(3).standard_normal((2, 3, 4))
-    np.testing.assert_allclose(numeric_gradient(lambda v: np.sum(weights * v), x), weights, rtol=NUMERIC_RTOL, atol=NUMERIC_ATOL)
+    np.testing.assert_allclose(
+        numeric_gradient(lambda v: np.sum(weights * v), x), weights, rtol=NUMERIC_RTOL, atol=NUMERIC_ATOL
+    )
 
 
 def test_numeric_gradient_has_input_shape():
@@ -43,7 +47,9 @@ def test_numeric_gradient_does_not_modify_its_input():
 
 
 def test_numeric_gradient_accepts_integer_input_as_float():
-    np.testing.assert_allclose(numeric_gradient(lambda v: np.sum(v**2), np.array([1, 2, 3])), [2.0, 4.0, 6.0], rtol=NUMERIC_RTOL)
+    np.testing.assert_allclose(
+        numeric_gradient(lambda v: np.sum(v**2), np.array([1, 2, 3])), [2.0, 4.0, 6.0], rtol=NUMERIC_RTOL
+    )
 
 
 def test_relative_error_of_two_zeros_is_zero():
@@ -62,7 +68,9 @@ def test_relative_error_above_floor_is_difference_over_sum_of_magnitudes():
 
 def test_check_gradients_reports_pass_for_correct_operation():
     rng = np.random.default_rng(5)
-    reports = check_gradients(lambda a, b: (a @ b).tanh(), [rng.standard_normal((3, 3)), rng.standard_normal((3, 2))], rng=rng)
+    reports = check_gradients(
+        lambda a, b: (a @ b).tanh(), [rng.standard_normal((3, 3)), rng.standard_normal((3, 2))], rng=rng
+    )
     assert [report.passed for report in reports] == [True, True]
     assert all(report.max_error <= tolerances.GRADCHECK_SMOOTH for report in reports)
 

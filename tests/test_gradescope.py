@@ -10,16 +10,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from grader import gradescope
-from grader.gradescope import container
-from grader.homework import manifest as manifests
-from grader.authoring.handout import build_module
-from grader.outputs import results
-from grader.paths import PROJECT_ROOT
-from grader.outputs.results import GradingResult
 from gradescope_schema import check_schema
 from gradescope_schema import read_results as read_results_file
+
+from grader import gradescope
+from grader.authoring.handout import build_module
+from grader.gradescope import container
+from grader.homework import manifest as manifests
+from grader.outputs import results
+from grader.outputs.results import GradingResult
+from grader.paths import PROJECT_ROOT
 
 HW = "hw1_backprop"
 MANIFEST = manifests.load(HW)
@@ -52,21 +52,46 @@ def read_results(root: Path) -> dict:
 
 # ----- results_json ---------------------------------------------------------------------------------------
 def synthetic_result() -> GradingResult:
-    details = [{"name": "s1", "student": 0.005, "lecture": "0.005", "matches": True},
-               {"name": "h1", "student": 0.6, "lecture": "0.5013", "matches": False},
-               {"name": "o1", "student": None, "lecture": "0.4336", "matches": False}]  # fmt: skip
+    details = [
+        {"name": "s1", "student": 0.005, "lecture": "0.005", "matches": True},
+        {"name": "h1", "student": 0.6, "lecture": "0.5013", "matches": False},
+        {"name": "o1", "student": None, "lecture": "0.4336", "matches": False},
+    ]
     tests = [
-        results.TestResult("worked_example::forward", 0.0, 1.0, "failed", "visible", ["forward_pass"], "h1 differs", details),
+        results.TestResult(
+            "worked_example::forward", 0.0, 1.0, "failed", "visible", ["forward_pass"], "h1 differs", details
+        ),
         results.TestResult("random::forward[0]", 0.5, 0.5, "passed", "hidden", ["forward_pass"]),
-        results.TestResult("random::forward[1]", 0.0, 0.5, "error", "hidden", ["forward_pass"], "forward_pass raised ValueError",
-                   [{"name": "secret", "student": 1.0, "lecture": "42.0", "matches": False}]),
-        results.TestResult("random::backward[0]", 0.0, 1.0, "timeout", "hidden", ["backward_pass", "forward_pass"], "too slow"),
-        results.TestResult("visible::loss", float("nan"), 1.0, "failed", "visible", ["squared_error_loss"], "NaN here: nan"),
+        results.TestResult(
+            "random::forward[1]",
+            0.0,
+            0.5,
+            "error",
+            "hidden",
+            ["forward_pass"],
+            "forward_pass raised ValueError",
+            [{"name": "secret", "student": 1.0, "lecture": "42.0", "matches": False}],
+        ),
+        results.TestResult(
+            "random::backward[0]", 0.0, 1.0, "timeout", "hidden", ["backward_pass", "forward_pass"], "too slow"
+        ),
+        results.TestResult(
+            "visible::loss", float("nan"), 1.0, "failed", "visible", ["squared_error_loss"], "NaN here: nan"
+        ),
         results.TestResult("visible::sigma", 1.0, 1.0, "passed", "visible", ["sigmoid_derivative"]),
-    ]  # fmt: skip
-    return GradingResult(HW, "/autograder/submission/hw1_backprop.py", 1.5, 5.0, tests, errors=["cell 3: NameError: x"],
-                         functions=list(MANIFEST.functions), protections={"user": "nobody"},
-                         protections_off=["network: still reachable"], execution_time=float("nan"))  # fmt: skip
+    ]
+    return GradingResult(
+        HW,
+        "/autograder/submission/hw1_backprop.py",
+        1.5,
+        5.0,
+        tests,
+        errors=["cell 3: NameError: x"],
+        functions=list(MANIFEST.functions),
+        protections={"user": "nobody"},
+        protections_off=["network: still reachable"],
+        execution_time=float("nan"),
+    )
 
 
 def test_results_json_follows_gradescopes_schema():
@@ -82,8 +107,14 @@ def test_results_json_follows_gradescopes_schema():
 def test_results_json_numbers_follow_the_manifests_task_ids_and_order():
     data = gradescope.results_json(synthetic_result())
     numbers = [(t["number"], t["tags"][0]) for t in data["tests"]]
-    assert numbers == [("1.1.1", "forward_pass"), ("1.1.2", "forward_pass"), ("1.1.3", "forward_pass"),
-                       ("1.2.1", "squared_error_loss"), ("1.3.1", "backward_pass"), ("1.5.1", "sigmoid_derivative")]  # fmt: skip
+    assert numbers == [
+        ("1.1.1", "forward_pass"),
+        ("1.1.2", "forward_pass"),
+        ("1.1.3", "forward_pass"),
+        ("1.2.1", "squared_error_loss"),
+        ("1.3.1", "backward_pass"),
+        ("1.5.1", "sigmoid_derivative"),
+    ]
     assert next(t for t in data["tests"] if t["number"] == "1.3.1")["tags"] == ["backward_pass", "forward_pass"]
 
 
@@ -134,8 +165,9 @@ def test_the_solution_as_a_notebook_among_other_files(tmp_path, solution_source)
 
     notebook = build_notebook(MANIFEST, solution=True)
     root = make_root(tmp_path, {"scratch.py": "print('hi')\n"})
-    (root / "submission" / f"{HW}.ipynb").write_text(json.dumps(notebook) if isinstance(notebook, dict) else
-                                                     _nbformat_text(notebook), encoding="utf-8")  # fmt: skip
+    (root / "submission" / f"{HW}.ipynb").write_text(
+        json.dumps(notebook) if isinstance(notebook, dict) else _nbformat_text(notebook), encoding="utf-8"
+    )
     assert gradescope.run(root, limits=QUICK) == 0
     assert read_results(root)["score"] == 20
 
@@ -156,14 +188,18 @@ def test_the_blank_handout_scores_zero(tmp_path, blank_source):
 
 NOT_READABLE = {
     "nothing": ({}, "Nothing was submitted: submit hw1_backprop.py or hw1_backprop.ipynb."),
-    "a wrongly named file": ({"hw1_backprop.py.txt": "def forward_pass(): ...", "notes.md": "hi"},
-                             "Your submission has no .py or .ipynb file (it has hw1_backprop.py.txt, notes.md): "
-                             "submit hw1_backprop.py or hw1_backprop.ipynb."),
-    "two candidates": ({"mine.py": "x = 1", "draft.py": "x = 2"},
-                       "Your submission holds several files that could be the submission (draft.py, mine.py); keep "
-                       "only one, hw1_backprop.py or hw1_backprop.ipynb, and submit again"),
+    "a wrongly named file": (
+        {"hw1_backprop.py.txt": "def forward_pass(): ...", "notes.md": "hi"},
+        "Your submission has no .py or .ipynb file (it has hw1_backprop.py.txt, notes.md): "
+        "submit hw1_backprop.py or hw1_backprop.ipynb.",
+    ),
+    "two candidates": (
+        {"mine.py": "x = 1", "draft.py": "x = 2"},
+        "Your submission holds several files that could be the submission (draft.py, mine.py); keep "
+        "only one, hw1_backprop.py or hw1_backprop.ipynb, and submit again",
+    ),
     "a broken notebook": ({"hw1_backprop.ipynb": "{not json"}, "hw1_backprop.ipynb is not a Jupyter notebook"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", list(NOT_READABLE))
@@ -177,8 +213,9 @@ def test_a_submission_that_cannot_be_read_gets_one_message_saying_what_to_submit
     assert data["score"] == 0
     assert data["output"].startswith(message) and "\n" not in data["output"]
     # The breakdown shows what there was to earn: the tests the solution gets, in the same order.
-    assert [(t["number"], t["name"], t["max_score"]) for t in data["tests"]] == \
-           [(t["number"], t["name"], t["max_score"]) for t in solution_results["tests"]]
+    assert [(t["number"], t["name"], t["max_score"]) for t in data["tests"]] == [
+        (t["number"], t["name"], t["max_score"]) for t in solution_results["tests"]
+    ]
     for test in data["tests"]:
         assert test["score"] == 0 and test["output"] == gradescope.NOT_RUN
     everything = json.dumps({k: v for k, v in data.items() if k != "extra_data"})
@@ -203,8 +240,10 @@ def test_a_submission_that_crashes_or_hangs_still_gets_a_valid_result(tmp_path, 
 def test_a_submission_cannot_write_into_the_results_folder(tmp_path, solution_source):
     root = make_root(tmp_path)
     forged = root / "results" / "forged.json"
-    attack = (f"import os\ntry:\n    os.makedirs({str(forged.parent)!r}, exist_ok=True)\n"
-              f"    open({str(forged)!r}, 'w').write('{{\"score\": 1000}}')\nexcept OSError:\n    pass\n")  # fmt: skip
+    attack = (
+        f"import os\ntry:\n    os.makedirs({str(forged.parent)!r}, exist_ok=True)\n"
+        f"    open({str(forged)!r}, 'w').write('{{\"score\": 1000}}')\nexcept OSError:\n    pass\n"
+    )
     (root / "submission" / f"{HW}.py").write_text(solution_source + "\n" + attack, encoding="utf-8")
     assert gradescope.run(root, limits=QUICK) == 0
     data = read_results(root)
@@ -285,13 +324,29 @@ def test_the_zip_root_is_what_lands_in_autograder_source(autograder_zip):
         assert json.loads(archive.read("grader_config.json")) == {"assignment": HW}
         names = set(infos)
     tops = {name.split("/")[0] for name in names}
-    assert tops == {"setup.sh", "run_autograder", "grader_config.json", "pyproject.toml", "README.md", "reference",
-                    "grader", "templates", "assignments"}  # fmt: skip
-    for needed in ("assignments/hw1_backprop/manifest.toml", "reference/backprop.py", "templates/report.html.j2",
-                   "assignments/hw1_backprop/tests/hidden/test_random_networks.py"):  # fmt: skip
+    assert tops == {
+        "setup.sh",
+        "run_autograder",
+        "grader_config.json",
+        "pyproject.toml",
+        "README.md",
+        "reference",
+        "grader",
+        "templates",
+        "assignments",
+    }
+    for needed in (
+        "assignments/hw1_backprop/manifest.toml",
+        "reference/backprop.py",
+        "templates/report.html.j2",
+        "assignments/hw1_backprop/tests/hidden/test_random_networks.py",
+    ):
         assert needed in names, needed
-    grader_files = {p.relative_to(PROJECT_ROOT).as_posix() for p in (PROJECT_ROOT / "grader").rglob("*.py")
-                    if "__pycache__" not in p.parts}  # fmt: skip
+    grader_files = {
+        p.relative_to(PROJECT_ROOT).as_posix()
+        for p in (PROJECT_ROOT / "grader").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
     assert grader_files <= names, grader_files - names  # the whole grader, the sandbox's child included
     assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith(".") or "/." in n for n in names)
     assert {n.split("/")[1] for n in names if n.startswith("assignments/")} == {HW}
@@ -345,7 +400,7 @@ def test_without_namespaces_the_sandbox_user_cannot_read_the_hidden_tests(protec
         secret.parent.mkdir(parents=True)
         secret.write_text("# the hidden tests\n")
         # The submission scores full marks only if it cannot read the hidden tests.
-        attack = (f"\ntry:\n    open({str(secret)!r}).read()\n    sigmoid_derivative = None\nexcept OSError:\n    pass\n")
+        attack = f"\ntry:\n    open({str(secret)!r}).read()\n    sigmoid_derivative = None\nexcept OSError:\n    pass\n"
         (root / "submission" / f"{HW}.py").write_text(solution_source + attack, encoding="utf-8")
         assert gradescope.run(root, limits=QUICK) == 0
         data = read_results(root)
@@ -398,8 +453,8 @@ def test_a_grading_time_above_the_timeout_is_a_warning():
 
 
 def test_grader_build_prints_the_warnings(monkeypatch, capsys, tmp_path):
-    from grader.authoring import build
     from grader import cli
+    from grader.authoring import build
 
     greedy = replace(MANIFEST, limits=replace(MANIFEST.limits, memory_mb=2048))
     monkeypatch.setattr(manifests, "load", lambda assignment: greedy)
@@ -409,18 +464,23 @@ def test_grader_build_prints_the_warnings(monkeypatch, capsys, tmp_path):
     assert line.startswith(f"grader build: warning: {HW}: [limits] memory_mb = 2048")
 
 
-@pytest.mark.parametrize("table, error", [
-    ("memory_mb = 0", "memory_mb must be a positive number"),
-    ("timeout_minutes = 'ten'", "timeout_minutes must be a positive number"),
-    ("timeout_minutes = 41", "more than Gradescope allows (40 minutes)"),
-    ("cpus = 2", "[gradescope] takes only the keys ['memory_mb', 'timeout_minutes']"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "table, error",
+    [
+        ("memory_mb = 0", "memory_mb must be a positive number"),
+        ("timeout_minutes = 'ten'", "timeout_minutes must be a positive number"),
+        ("timeout_minutes = 41", "more than Gradescope allows (40 minutes)"),
+        ("cpus = 2", "[gradescope] takes only the keys ['memory_mb', 'timeout_minutes']"),
+    ],
+)
 def test_a_wrong_gradescope_table_is_a_clear_error(tmp_path, table, error):
     from grader.errors import UserError
 
     folder = tmp_path / HW
     folder.mkdir()
     text = (MANIFEST.folder / "manifest.toml").read_text(encoding="utf-8")
-    (folder / "manifest.toml").write_text(text.replace("memory_mb = 768\ntimeout_minutes = 10", table), encoding="utf-8")
+    (folder / "manifest.toml").write_text(
+        text.replace("memory_mb = 768\ntimeout_minutes = 10", table), encoding="utf-8"
+    )
     with pytest.raises(UserError, match=re.escape(error)):
         manifests.load(folder)

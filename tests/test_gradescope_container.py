@@ -1,4 +1,6 @@
-"""The autograder zip, run the way Gradescope runs it: unpacked, set up by its own setup.sh, graded by its own run_autograder.
+"""The autograder zip, run the way Gradescope runs it.
+
+Unpacked, set up by its own setup.sh, graded by its own run_autograder.
 
 Gradescope's published specification (gradescope/autograder_samples), quoted:
 
@@ -44,12 +46,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from gradescope_schema import check_schema, read_results
 
+from grader.authoring.handout import build_module
+from grader.gradescope import NOT_RUN, build_autograder_zip
 from grader.homework import manifest as manifests
 from grader.homework import samples
-from grader.gradescope import NOT_RUN, build_autograder_zip
-from grader.authoring.handout import build_module
-from gradescope_schema import check_schema, read_results
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs setup.sh and run_autograder as root")
 
@@ -57,9 +59,28 @@ HW = "hw1_backprop"
 MANIFEST = manifests.load(HW)
 ONE_LINE_SUBMIT = f"submit {HW}.py or {HW}.ipynb"
 # Docker's default capabilities (what a Gradescope container runs with): no CAP_SYS_ADMIN, so no namespaces.
-DOCKER_CAPABILITIES = ("chown", "dac_override", "fsetid", "fowner", "mknod", "net_raw", "setgid", "setuid", "setfcap",
-                       "setpcap", "net_bind_service", "sys_chroot", "kill", "audit_write")  # fmt: skip
-WITH_DOCKERS_CAPABILITIES = ["setpriv", "--bounding-set", "-all," + ",".join(f"+{c}" for c in DOCKER_CAPABILITIES), "--"]
+DOCKER_CAPABILITIES = (
+    "chown",
+    "dac_override",
+    "fsetid",
+    "fowner",
+    "mknod",
+    "net_raw",
+    "setgid",
+    "setuid",
+    "setfcap",
+    "setpcap",
+    "net_bind_service",
+    "sys_chroot",
+    "kill",
+    "audit_write",
+)
+WITH_DOCKERS_CAPABILITIES = [
+    "setpriv",
+    "--bounding-set",
+    "-all," + ",".join(f"+{c}" for c in DOCKER_CAPABILITIES),
+    "--",
+]
 
 
 @dataclass
@@ -82,11 +103,18 @@ def container():
         subprocess.run(["unzip", "-q", str(autograder_zip), "-d", str(root / "source")], check=True)
         subprocess.run(["cp", str(root / "source" / "run_autograder"), str(root / "run_autograder")], check=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "GRADER_", "PIP_", "VIRTUAL_ENV"))}
-        env.update(GRADER_AUTOGRADER_ROOT=str(root), GRADER_VENV=str(base / "venv"), GRADER_SKIP_APT="1",
-                   GRADER_PYTHON=sys.executable, GRADER_SYSTEM_PACKAGES="1", PIP_NO_INDEX="1")  # fmt: skip
+        env.update(
+            GRADER_AUTOGRADER_ROOT=str(root),
+            GRADER_VENV=str(base / "venv"),
+            GRADER_SKIP_APT="1",
+            GRADER_PYTHON=sys.executable,
+            GRADER_SYSTEM_PACKAGES="1",
+            PIP_NO_INDEX="1",
+        )
         started = time.monotonic()
-        setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], cwd=root, env=env, capture_output=True,
-                               text=True, timeout=600)  # fmt: skip
+        setup = subprocess.run(
+            ["bash", str(root / "source" / "setup.sh")], cwd=root, env=env, capture_output=True, text=True, timeout=600
+        )
         yield Container(base, root, env, setup, time.monotonic() - started)
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -107,8 +135,14 @@ def run_autograder(container: Container, files: dict[str, str], wrapper: list[st
     (root / "submission").mkdir()
     for name, text in files.items():
         (root / "submission" / name).write_text(text, encoding="utf-8")
-    done = subprocess.run([*wrapper, str(root / "run_autograder")], cwd=root, env=container.env, capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [*wrapper, str(root / "run_autograder")],
+        cwd=root,
+        env=container.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     data = read_results(root / "results" / "results.json")
     check_schema(data)
@@ -128,7 +162,9 @@ def test_setup_sh_makes_a_venv_without_the_project_and_the_solution_scores_full_
     venv = Path(container.env["GRADER_VENV"])
     assert (venv / "bin" / "python").exists()
     # The project is imported from <root>/source only: no copy the sandbox's user could read in site-packages.
-    assert not [p for p in venv.glob("lib/python3*/site-packages/*") if p.name in ("grader", "reference", "assignments")]
+    assert not [
+        p for p in venv.glob("lib/python3*/site-packages/*") if p.name in ("grader", "reference", "assignments")
+    ]
     assert os.access(container.root / "run_autograder", os.X_OK)  # unzip kept the mode the zip gave it
 
 
@@ -163,11 +199,20 @@ def test_the_samples_score_what_the_readme_tells_instructors_to_expect(container
 
 BROKEN_FUNCTIONS = {
     "hanging": ("sigmoid_derivative", "    while True:\n        pass\n", "TIMEOUT", "did not return within 5 s"),
-    "self-killing": ("perceptron_forward", "    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n",
-                     "ERROR", "the submission's process stopped while running perceptron_forward: it was killed"),
+    "self-killing": (
+        "perceptron_forward",
+        "    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n",
+        "ERROR",
+        "the submission's process stopped while running perceptron_forward: it was killed",
+    ),
     # 1 GiB: more than hw1's memory_mb (512) but less than the 2048 it had, which Gradescope's 768 MB could not give.
-    "a memory bomb": ("layer_delta", "    import numpy\n    return numpy.ones(2**30 // 8)\n", "ERROR", "raised MemoryError"),
-}  # fmt: skip
+    "a memory bomb": (
+        "layer_delta",
+        "    import numpy\n    return numpy.ones(2**30 // 8)\n",
+        "ERROR",
+        "raised MemoryError",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", list(BROKEN_FUNCTIONS))
@@ -196,7 +241,7 @@ def test_a_missing_submission_gets_one_message_and_every_test_at_zero(container,
 
 
 # ----- Gradescope's container: root, but without the capabilities namespaces need ----------------------
-ATTACK = '''
+ATTACK = """
 
 import json as _json
 import os as _os
@@ -226,7 +271,7 @@ with open({report!r}, "w") as _file:  # a world-writable folder: where a process
     _json.dump(_report, _file)
 if any(outcome == "done" for what, outcome in _report["attempts"].items() if not what.startswith("control")):
     sigmoid_derivative = None  # an attack that worked costs points
-'''
+"""
 
 
 def test_with_only_dockers_capabilities_student_code_is_still_kept_from_the_grader(container, solution_source):
@@ -254,15 +299,24 @@ def test_with_only_dockers_capabilities_student_code_is_still_kept_from_the_grad
     report = drop / "report.json"
     report.unlink(missing_ok=True)
     (root / "submission_metadata.json").write_text('{"users": [{"email": "someone@example.edu"}]}')
-    paths = {"hidden": hidden, "reference": root / "source" / "reference" / "backprop.py", "source": root / "source",
-             "metadata": root / "submission_metadata.json", "results": root / "results" / "results.json",
-             "forged": root / "results" / "forged.json", "run_autograder": root / "run_autograder",
-             "control": control, "report": report}  # fmt: skip
+    paths = {
+        "hidden": hidden,
+        "reference": root / "source" / "reference" / "backprop.py",
+        "source": root / "source",
+        "metadata": root / "submission_metadata.json",
+        "results": root / "results" / "results.json",
+        "forged": root / "results" / "forged.json",
+        "run_autograder": root / "run_autograder",
+        "control": control,
+        "report": report,
+    }
     attack = ATTACK.format(**{name: str(path) for name, path in paths.items()})
     data = run_autograder(container, {f"{HW}.py": solution_source + attack}, wrapper=WITH_DOCKERS_CAPABILITIES)
 
     off = data["extra_data"]["protections_off"]
-    assert any(entry.startswith("filesystem") for entry in off), f"namespaces were made: not Gradescope's condition ({off})"
+    assert any(entry.startswith("filesystem") for entry in off), (
+        f"namespaces were made: not Gradescope's condition ({off})"
+    )
     outcomes = json.loads(report.read_text())
     attempts = outcomes.pop("attempts")
     assert attempts.pop("control: read a copy of the hidden test in an ordinary folder") == "done"
@@ -278,5 +332,5 @@ def test_with_only_dockers_capabilities_student_code_is_still_kept_from_the_grad
     kinds = {entry.split(":")[0] for entry in off}
     assert {"network", "filesystem", "processes"} <= kinds
     readme = (root / "source" / "README.md").read_text(encoding="utf-8")
-    instructors = readme[readme.index("## Gradescope"):]
+    instructors = readme[readme.index("## Gradescope") :]
     assert all(f"**{kind}**" in instructors for kind in kinds), kinds

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.homework import manifest as manifests
-from grader.homework import samples
+from grader.authoring.handout import build_module
 from grader.errors import UserError
 from grader.grading.grade import grade
-from grader.authoring.handout import build_module
+from grader.homework import manifest as manifests
+from grader.homework import samples
 
 HW = "hw1_backprop"
 QUICK = replace(manifests.load(HW).limits, call_seconds=2, load_seconds=4)
@@ -82,7 +82,9 @@ def test_a_failure_message_names_the_function_and_shows_the_shapes(tmp_path, sol
     wrong = variant(tmp_path, solution, '"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}')
     visible = [t for t in grade(wrong, HW).tests if t.visibility == "visible" and t.status == "failed"]
     assert len(visible) == 1
-    assert re.search(r"layer_gradients\['W'\]: expected shape \(2, 3\), got shape \(3, 2\) \(transposed\?", visible[0].message)
+    assert re.search(
+        r"layer_gradients\['W'\]: expected shape \(2, 3\), got shape \(3, 2\) \(transposed\?", visible[0].message
+    )
 
 
 def test_hidden_failures_do_not_reveal_expected_values(tmp_path, solution):
@@ -102,9 +104,13 @@ def test_the_worked_example_records_every_intermediate_beside_the_lecture(tmp_pa
 
 
 def test_hard_coding_the_lecture_numbers_passes_the_worked_example_but_not_the_hidden_cases(tmp_path, solution):
-    hard_coded = variant(tmp_path, solution, "    w = weights\n    i1, i2 = i\n    s1 =",
-                         '    return {"s1": 0.005, "h1": 0.5013, "s2": 0.09, "h2": 0.5225, "s3": -0.2670, '
-                         '"o1": 0.4336, "s4": -0.2794, "o2": 0.4306}\n    w = weights\n    i1, i2 = i\n    s1 =')  # fmt: skip
+    hard_coded = variant(
+        tmp_path,
+        solution,
+        "    w = weights\n    i1, i2 = i\n    s1 =",
+        '    return {"s1": 0.005, "h1": 0.5013, "s2": 0.09, "h2": 0.5225, "s3": -0.2670, '
+        '"o1": 0.4336, "s4": -0.2794, "o2": 0.4306}\n    w = weights\n    i1, i2 = i\n    s1 =',
+    )
     result = grade(hard_coded, HW)
     forward = [t for t in result.tests if t.functions[0] == "forward_pass"]
     assert [t.status for t in forward if t.visibility == "visible"] == ["passed"]
@@ -162,23 +168,36 @@ def test_a_hostile_function_costs_only_its_own_points(tmp_path, solution, body, 
 
 
 def test_a_hundred_megabytes_of_printing_is_cut_and_reported(tmp_path, solution):
-    flood = variant(tmp_path, solution, "def forward_pass(", 'for _ in range(1_000_000):\n    print("x" * 100)\n\n\ndef forward_pass(')
+    flood = variant(
+        tmp_path,
+        solution,
+        "def forward_pass(",
+        'for _ in range(1_000_000):\n    print("x" * 100)\n\n\ndef forward_pass(',
+    )
     result = grade(flood, HW, limits=QUICK)
     assert result.score == 20
     assert any("printed more than" in message for message in result.errors)
 
 
 def test_a_wrong_type_of_result_is_an_error_that_says_what_came_back(tmp_path, solution):
-    wrong = variant(tmp_path, solution, '    return {"b": np.array(delta, dtype=np.float64), "W": np.outer(delta, x)}',
-                    "    np.outer(delta, x)")  # fmt: skip
+    wrong = variant(
+        tmp_path,
+        solution,
+        '    return {"b": np.array(delta, dtype=np.float64), "W": np.outer(delta, x)}',
+        "    np.outer(delta, x)",
+    )
     tests = [t for t in grade(wrong, HW).tests if t.functions[0] == "layer_gradients"]
     assert {t.status for t in tests} == {"error"}
     assert "expected a dict with keys ['W', 'b'], got None (a missing return statement?)" in tests[0].message
 
 
 def test_an_always_equal_object_earns_nothing(tmp_path, solution):
-    cheat = variant(tmp_path, solution, "def squared_error_loss(", "class Sly(float):\n    def __eq__(self, other):\n"
-                    "        return True\n\n\ndef squared_error_loss(")  # fmt: skip
+    cheat = variant(
+        tmp_path,
+        solution,
+        "def squared_error_loss(",
+        "class Sly(float):\n    def __eq__(self, other):\n        return True\n\n\ndef squared_error_loss(",
+    )
     cheat = variant(tmp_path, cheat, "    return 0.5 * ((o[0]", "    return Sly(7.0) or 0.5 * ((o[0]", name="cheat.py")
     result = grade(cheat, HW)
     assert scores_by_function(result)["squared_error_loss"] == 0
@@ -211,8 +230,11 @@ def test_an_unreadable_submission_still_gets_a_complete_result(tmp_path):
 
 def test_the_command_writes_complete_json_and_exits_0_whatever_the_score(tmp_path, blank):
     out = tmp_path / "result.json"
-    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(blank), "--assignment", HW, "--json", str(out)],
-                         capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "grade", str(blank), "--assignment", HW, "--json", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     data = json.loads(out.read_text())
     assert set(data) >= {"assignment", "submission", "score", "max_score", "tests", "errors"}
@@ -221,8 +243,11 @@ def test_the_command_writes_complete_json_and_exits_0_whatever_the_score(tmp_pat
 
 
 def test_the_command_rejects_an_unknown_homework_in_one_line(tmp_path, blank):
-    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(blank), "--assignment", "hw9_nothing"],
-                         capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "grade", str(blank), "--assignment", "hw9_nothing"],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2
     assert "no homework named 'hw9_nothing'" in run.stderr and "Traceback" not in run.stderr
 
@@ -240,14 +265,32 @@ def test_a_sample_edit_that_no_longer_fits_the_reference_is_an_error_naming_it()
 
 def test_every_test_sees_the_submission_as_it_was_loaded_not_what_earlier_tests_left(tmp_path, solution):
     """A function that changes its answers after its first call is graded on its first call, in every test."""
-    counting = variant(tmp_path, solution, "def sigmoid_derivative(z):\n", "_CALLS = []\n\n\ndef sigmoid_derivative(z):\n"
-                       "    _CALLS.append(1)\n    if len(_CALLS) > 1:\n        return z * 0.0\n")  # fmt: skip
+    counting = variant(
+        tmp_path,
+        solution,
+        "def sigmoid_derivative(z):\n",
+        "_CALLS = []\n\n\ndef sigmoid_derivative(z):\n"
+        "    _CALLS.append(1)\n    if len(_CALLS) > 1:\n        return z * 0.0\n",
+    )
     result = grade(counting, HW)
     assert scores_by_function(result)["sigmoid_derivative"] == 1  # two tests, each on a fresh copy
 
 
 def test_an_output_file_that_cannot_be_written_is_a_one_line_error(blank):
-    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(blank), "--assignment", HW,
-                          "--json", "/proc/no/such/folder/result.json"], capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "grade",
+            str(blank),
+            "--assignment",
+            HW,
+            "--json",
+            "/proc/no/such/folder/result.json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2
     assert "cannot write /proc/no/such/folder/result.json" in run.stderr and "Traceback" not in run.stderr

@@ -6,15 +6,15 @@ import textwrap
 import numpy as np
 import pytest
 
+from grader.grading.submission import read_submission
 from grader.homework.manifest import Limits
 from grader.sandbox import Handle, OperationFailed, Sandbox, Status, TestMistake, value_of
 from grader.sandbox import parent as sandbox_module
 from grader.sandbox.handles import type_of
-from grader.grading.submission import read_submission
 
 LIMITS = Limits(call_seconds=3, load_seconds=5, cpu_seconds=30, memory_mb=1024, output_kb=16, processes=32)
 
-ENGINE = textwrap.dedent('''
+ENGINE = textwrap.dedent("""
     import os
     import numpy as np
 
@@ -107,7 +107,7 @@ ENGINE = textwrap.dedent('''
             def explode(self):
                 raise ValueError("bad shape (2, 3)")
         return Broken()
-''')
+""")
 
 
 @pytest.fixture
@@ -177,10 +177,13 @@ def test_an_error_names_the_operation_and_a_missing_attribute_says_so(box):
     thing = value_of(box.call("broken_method_owner"))
     with pytest.raises(OperationFailed) as raised:
         thing.explode()
-    assert raised.value.status == Status.ERROR and "Broken.explode() raised ValueError: bad shape (2, 3)" in raised.value.message
+    assert (
+        raised.value.status == Status.ERROR
+        and "Broken.explode() raised ValueError: bad shape (2, 3)" in raised.value.message
+    )
     x = make(box, [1.0])
     with pytest.raises(OperationFailed, match="Tensor.gradient does not exist"):
-        x.gradient
+        _ = x.gradient
     with pytest.raises(OperationFailed, match=r"Tensor @ Tensor raised"):
         make(box, [1.0, 2.0]) @ make(box, [[1.0, 2.0]])
 

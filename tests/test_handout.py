@@ -15,15 +15,27 @@ import numpy as np
 import pytest
 
 from grader.authoring import handout
-from grader.homework import manifest
 from grader.errors import UserError
-from grader.homework.manifest import Manifest, Task
 from grader.grading.submission import CHECK_CELL_MARKER, read_submission
+from grader.homework import manifest
+from grader.homework.manifest import Manifest, Task
 from reference import backprop
 
 HW = "hw1_backprop"
-CS4248_WEIGHTS = {"w1": 0.15, "w2": 0.25, "w3": 0.20, "w4": 0.30, "w5": 0.10, "w6": 0.35, "w7": 0.05, "w8": -0.20,
-                  "b1": -0.15, "b2": -0.10, "b3": -0.50, "b4": -0.20}  # fmt: skip
+CS4248_WEIGHTS = {
+    "w1": 0.15,
+    "w2": 0.25,
+    "w3": 0.20,
+    "w4": 0.30,
+    "w5": 0.10,
+    "w6": 0.35,
+    "w7": 0.05,
+    "w8": -0.20,
+    "b1": -0.15,
+    "b2": -0.10,
+    "b3": -0.50,
+    "b4": -0.20,
+}
 CS4248_INPUT, CS4248_TARGET, CS4248_ALPHA = (0.20, 0.50), (1.00, 0.00), 0.50
 
 
@@ -60,14 +72,21 @@ def body_code_lines(function) -> list[str]:
     node = ast.parse(source).body[0]
     lines = source.splitlines()
     start = node.body[1].lineno if ast.get_docstring(node) else node.body[0].lineno
-    return [line.strip() for line in lines[start - 1 : node.end_lineno] if line.strip() and not line.strip().startswith("#")]
+    return [
+        line.strip() for line in lines[start - 1 : node.end_lineno] if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 def write_fake_source(tmp_path: Path, source: str) -> tuple[Manifest, Path]:
     path = tmp_path / "fake.py"
     path.write_text(textwrap.dedent(source), encoding="utf-8")
-    fake = Manifest(id="hw0_fake", title="Homework 0: a fake", folder=tmp_path, sources=("fake",),
-                    tasks=(Task("0.1", "double", 1.0, "Double it"),))  # fmt: skip
+    fake = Manifest(
+        id="hw0_fake",
+        title="Homework 0: a fake",
+        folder=tmp_path,
+        sources=("fake",),
+        tasks=(Task("0.1", "double", 1.0, "Double it"),),
+    )
     return fake, path
 
 
@@ -117,14 +136,21 @@ def test_blanked_functions_keep_signature_type_hints_and_docstring(hw1, student)
 
 def test_blanked_body_is_the_todo_comment_and_the_raise(built):
     text = built["student_module"].read_text(encoding="utf-8")
-    assert "    # TODO(task 1.3): implement backward_pass\n" \
-           '    raise NotImplementedError("task 1.3: implement backward_pass")\n' in text  # fmt: skip
+    assert (
+        "    # TODO(task 1.3): implement backward_pass\n"
+        '    raise NotImplementedError("task 1.3: implement backward_pass")\n' in text
+    )
 
 
 def test_helpers_constants_and_imports_outside_the_tasks_are_kept_and_work(student):
     assert student.WEIGHT_NAMES == backprop.WEIGHT_NAMES
     assert student.sigmoid(0.0) == 0.5
-    W, b, u, x = np.array([[1.0, -1.0, 0.5], [0.2, 0.3, -0.4]]), np.array([0.1, -0.2]), np.array([1.0, 2.0]), np.array([0.5, 1.0, -1.0])
+    W, b, u, x = (
+        np.array([[1.0, -1.0, 0.5], [0.2, 0.3, -0.4]]),
+        np.array([0.1, -0.2]),
+        np.array([1.0, 2.0]),
+        np.array([0.5, 1.0, -1.0]),
+    )
     got, want = student.layer_forward(W, b, u, x), backprop.layer_forward(W, b, u, x)
     assert set(got) == set(want) and all(np.allclose(got[k], want[k], rtol=1e-12) for k in want)
 
@@ -151,8 +177,10 @@ def test_handout_is_self_contained_with_future_import_first(built):
 def test_header_lists_every_task_with_id_function_and_points(hw1, built):
     docstring = ast.get_docstring(ast.parse(built["student_module"].read_text(encoding="utf-8")))
     for task in hw1.tasks:
-        assert any(line.split()[:2] == [task.id, task.function] and f"{task.points:g} point" in line
-                   for line in docstring.splitlines()), task  # fmt: skip
+        assert any(
+            line.split()[:2] == [task.id, task.function] and f"{task.points:g} point" in line
+            for line in docstring.splitlines()
+        ), task
     assert backprop.__doc__.strip().splitlines()[0] in docstring
 
 
@@ -218,10 +246,12 @@ PARTIAL_SOURCE = '''\
 def test_partial_blanking_replaces_only_the_lines_between_the_markers(tmp_path):
     fake, path = write_fake_source(tmp_path, PARTIAL_SOURCE)
     text = handout.build_module(fake, solution=False, source_paths=[path])
-    assert "checked = float(x)  # kept: only the marked lines are the exercise\n" \
-           "    # TODO(task 0.1): implement double\n" \
-           '    raise NotImplementedError("task 0.1: implement double")\n' \
-           "    return result\n" in text  # fmt: skip
+    assert (
+        "checked = float(x)  # kept: only the marked lines are the exercise\n"
+        "    # TODO(task 0.1): implement double\n"
+        '    raise NotImplementedError("task 0.1: implement double")\n'
+        "    return result\n" in text
+    )
     assert "checked + checked" not in text and "SOLUTION" not in text
     namespace: dict = {}
     exec(compile(text, "hw0_fake.py", "exec"), namespace)
@@ -246,7 +276,9 @@ def test_unbalanced_solution_markers_are_a_user_error(tmp_path):
 
 
 def test_solution_markers_outside_a_task_function_are_a_user_error(tmp_path):
-    source = PARTIAL_SOURCE.replace("        return 1\n", "        # BEGIN SOLUTION\n        return 1\n        # END SOLUTION\n")
+    source = PARTIAL_SOURCE.replace(
+        "        return 1\n", "        # BEGIN SOLUTION\n        return 1\n        # END SOLUTION\n"
+    )
     fake, path = write_fake_source(tmp_path, source)
     with pytest.raises(UserError, match="outside every task"):
         handout.build_module(fake, solution=True, source_paths=[path])
@@ -254,10 +286,17 @@ def test_solution_markers_outside_a_task_function_are_a_user_error(tmp_path):
 
 def test_imports_between_reference_modules_are_dropped_when_concatenated(tmp_path):
     (tmp_path / "base.py").write_text('"""Base."""\n\nimport numpy as np\n\n\ndef one():\n    return np.float64(1)\n')
-    (tmp_path / "fake.py").write_text('"""Uses base."""\n\nimport numpy as np\nfrom .base import one\n\n\ndef double(x):\n'
-                                      '    """Twice x."""\n    return 2 * x * one()\n')  # fmt: skip
-    fake = Manifest(id="hw0_fake", title="Homework 0", folder=tmp_path, sources=("base", "fake"),
-                    tasks=(Task("0.1", "double", 1.0),))  # fmt: skip
+    (tmp_path / "fake.py").write_text(
+        '"""Uses base."""\n\nimport numpy as np\nfrom .base import one\n\n\ndef double(x):\n'
+        '    """Twice x."""\n    return 2 * x * one()\n'
+    )
+    fake = Manifest(
+        id="hw0_fake",
+        title="Homework 0",
+        folder=tmp_path,
+        sources=("base", "fake"),
+        tasks=(Task("0.1", "double", 1.0),),
+    )
     text = handout.build_module(fake, solution=True, source_paths=[tmp_path / "base.py", tmp_path / "fake.py"])
     assert "from .base" not in text and text.count("import numpy as np") == 1
     assert "Base." in text and "Uses base." in text
@@ -267,8 +306,9 @@ def test_imports_between_reference_modules_are_dropped_when_concatenated(tmp_pat
 
 
 def test_a_module_alias_import_between_reference_modules_is_a_user_error(tmp_path):
-    fake, path = write_fake_source(tmp_path, PARTIAL_SOURCE.replace("from __future__ import annotations",
-                                                                    "from . import functional as F"))  # fmt: skip
+    fake, path = write_fake_source(
+        tmp_path, PARTIAL_SOURCE.replace("from __future__ import annotations", "from . import functional as F")
+    )
     with pytest.raises(UserError, match="from . import functional"):
         handout.build_module(fake, solution=False, source_paths=[path])
 
@@ -288,7 +328,9 @@ def solution_notebook(built):
 
 def function_sources(module_text: str) -> dict[str, str]:
     tree = ast.parse(module_text)
-    return {node.name: ast.get_source_segment(module_text, node) for node in tree.body if isinstance(node, ast.FunctionDef)}
+    return {
+        node.name: ast.get_source_segment(module_text, node) for node in tree.body if isinstance(node, ast.FunctionDef)
+    }
 
 
 def test_notebook_is_valid_nbformat_4(student_notebook, solution_notebook):
@@ -307,7 +349,11 @@ def test_each_task_function_has_a_code_cell_holding_exactly_its_handout_source(h
 def test_narrative_block_precedes_its_function_cell(hw1, student_notebook):
     cells = student_notebook.cells
     for task in hw1.tasks:
-        index = next(i for i, cell in enumerate(cells) if cell.cell_type == "code" and cell.source.startswith(f"def {task.function}("))
+        index = next(
+            i
+            for i, cell in enumerate(cells)
+            if cell.cell_type == "code" and cell.source.startswith(f"def {task.function}(")
+        )
         before = cells[index - 1]
         assert before.cell_type == "markdown" and f"Task {task.id}" in before.source, task
 
@@ -345,7 +391,9 @@ def test_notebook_code_cells_reproduce_the_module(built, student_notebook, solut
         assert ast.dump(ast.parse(cells)) == ast.dump(module_tree), key
 
 
-def test_running_the_solution_notebook_cells_gives_the_reference_results(solution_notebook, tmp_path, monkeypatch, capsys):
+def test_running_the_solution_notebook_cells_gives_the_reference_results(
+    solution_notebook, tmp_path, monkeypatch, capsys
+):
     namespace = run_code_cells(solution_notebook, tmp_path, monkeypatch)
     forward = namespace["forward_pass"](CS4248_WEIGHTS, CS4248_INPUT)
     assert forward == backprop.forward_pass(CS4248_WEIGHTS, CS4248_INPUT)
@@ -373,5 +421,11 @@ def test_a_narrative_block_for_an_unknown_function_is_a_user_error(tmp_path):
 def test_imports_of_grader_handout_do_not_load_nbformat_or_jinja2():
     import subprocess
 
-    code = "import sys, grader.authoring.handout, grader.grading.submission; print(any(m in sys.modules for m in ('nbformat', 'jinja2')))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    code = (
+        "import sys, grader.authoring.handout, grader.grading.submission; "
+        "print(any(m in sys.modules for m in ('nbformat', 'jinja2')))"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )

@@ -10,7 +10,6 @@ marks every time.
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import textwrap
@@ -21,17 +20,19 @@ from pathlib import Path
 import pytest
 
 from grader import gradescope
-from grader.homework import manifest as manifests
+from grader.authoring.handout import build_module
 from grader.batch import run_batch
 from grader.grading.grade import grade
-from grader.authoring.handout import build_module
+from grader.homework import manifest as manifests
 from grader.paths import PROJECT_ROOT
 
 HW = "hw1_backprop"
 MANIFEST = manifests.load(HW)
 QUICK = replace(MANIFEST.limits, call_seconds=2, load_seconds=5)
-as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the grader reads submissions as root and gives sandboxes "
-                                                      "users of their own only when it runs as root")  # fmt: skip
+as_root = pytest.mark.skipif(
+    os.geteuid() != 0,
+    reason="the grader reads submissions as root and gives sandboxes users of their own only when it runs as root",
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,9 @@ def solution() -> str:
 
 def grade_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """The `grader` command as a user runs it, in a process of its own."""
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=PROJECT_ROOT)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=PROJECT_ROOT
+    )
 
 
 def graded(path: Path, tmp_path: Path, command: str = "grade") -> dict:
@@ -117,7 +119,9 @@ def test_in_a_batch_a_link_to_a_classmates_work_gets_zero_and_the_classmate_keep
     (classroom / "carol").symlink_to("alice")  # Carol's folder is Alice's
     (classroom / "dave.py").symlink_to(classroom / "alice" / f"{HW}.py")
     assert run_batch(classroom, HW, tmp_path / "out", workers=2) == 0
-    results = {s: json.loads((tmp_path / "out" / s / "result.json").read_text()) for s in ("alice", "bob", "carol", "dave")}
+    results = {
+        s: json.loads((tmp_path / "out" / s / "result.json").read_text()) for s in ("alice", "bob", "carol", "dave")
+    }
     assert results["alice"]["score"] == 20
     for student in ("bob", "carol", "dave"):
         assert_refused(results[student], "is a symbolic link")
@@ -186,8 +190,12 @@ def test_a_fork_bomb_graded_in_another_grader_process_leaves_a_correct_solution_
     (tmp_path / "good" / f"{HW}.py").write_text(solution)
     command = [sys.executable, "-m", "grader.cli", "grade", "--assignment", HW, "--json"]
     for round_ in range(3):  # every time, not once
-        bomb = subprocess.Popen(command + [str(tmp_path / f"bomb-{round_}.json"), str(tmp_path / "bomb")],
-                                cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        bomb = subprocess.Popen(
+            command + [str(tmp_path / f"bomb-{round_}.json"), str(tmp_path / "bomb")],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         time.sleep(1.0)  # the bomb has loaded and holds its processes
         good = graded(tmp_path / "good", tmp_path)
         assert bomb.poll() is None, "the fork bomb finished before the correct solution was graded beside it"
@@ -255,9 +263,12 @@ def test_a_data_bomb_reply_is_refused_before_decoding_and_costs_the_grader_littl
     """16 MB of ``[{"k":[0.5]},...]``: 3.9 million objects, which cost a grader that decodes them 5 s and 800 MB."""
     path = tmp_path / f"{HW}.py"
     path.write_text(solution + DATA_BOMB)
-    script = (f"import json, resource; from grader.grading.grade import grade; from grader.homework.manifest import Limits\n"
-              f"r = grade({str(path)!r}, {HW!r}, limits=Limits(call_seconds=10, load_seconds=5))\n"
-              f"print(json.dumps({{'result': r.to_dict(), 'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))")  # fmt: skip
+    script = (
+        f"import json, resource; from grader.grading.grade import grade; from grader.homework.manifest import Limits\n"
+        f"r = grade({str(path)!r}, {HW!r}, limits=Limits(call_seconds=10, load_seconds=5))\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(json.dumps({'result': r.to_dict(), 'peak_mb': peak}))"
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from gradient_asserts import assert_gradients_pass
 
-from reference import Tensor, init, nn
 from grader.grading import tolerances
+from reference import Tensor, init, nn
 from reference.gradcheck import check_gradients, numeric_gradient, relative_error
 
 RTOL, ATOL = tolerances.FORWARD_RTOL, tolerances.FORWARD_ATOL

@@ -16,8 +16,8 @@ import math
 import numpy as np
 import pytest
 
-from reference import Tensor, optim
 from grader.grading import tolerances
+from reference import Tensor, optim
 from reference.nn import Module
 from reference.schedules import StepDecay
 

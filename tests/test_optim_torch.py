@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference import Tensor, optim
 from grader.grading import tolerances
+from reference import Tensor, optim
 
 torch = pytest.importorskip("torch")
 

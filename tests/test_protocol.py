@@ -24,8 +24,25 @@ def body(obj) -> bytes:
     return json.dumps(obj).encode()
 
 
-@pytest.mark.parametrize("value", [None, True, False, 0, -7, 2**62, 1.5, -0.0, 1e308, "", "héllo ∂", [], [1, "a", None],
-                                   {"a": {"b": [1, {"c": 2.5}]}, "d": []}])  # fmt: skip
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        False,
+        0,
+        -7,
+        2**62,
+        1.5,
+        -0.0,
+        1e308,
+        "",
+        "héllo ∂",
+        [],
+        [1, "a", None],
+        {"a": {"b": [1, {"c": 2.5}]}, "d": []},
+    ],
+)
 def test_plain_values_round_trip_unchanged_and_with_their_exact_type(value):
     back = round_trip(value)
     assert back == value
@@ -47,11 +64,20 @@ def test_complex_numbers_round_trip():
     assert round_trip(1 + 2j) == 1 + 2j
 
 
-@pytest.mark.parametrize("array", [
-    np.arange(6, dtype=np.float64).reshape(2, 3), np.array(3.25), np.zeros((0, 4)), np.arange(5, dtype=np.int8),
-    np.array([1, 2], dtype=np.uint64), np.array([True, False]), np.ones((2, 2), dtype=np.float32),
-    np.array([1 + 1j, 2], dtype=np.complex128), np.zeros((1, 1, 1, 2), dtype=np.int64),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(6, dtype=np.float64).reshape(2, 3),
+        np.array(3.25),
+        np.zeros((0, 4)),
+        np.arange(5, dtype=np.int8),
+        np.array([1, 2], dtype=np.uint64),
+        np.array([True, False]),
+        np.ones((2, 2), dtype=np.float32),
+        np.array([1 + 1j, 2], dtype=np.complex128),
+        np.zeros((1, 1, 1, 2), dtype=np.int64),
+    ],
+)
 def test_numpy_arrays_round_trip_with_dtype_and_shape(array):
     back = round_trip(array)
     assert type(back) is np.ndarray and back.dtype == array.dtype and back.shape == array.shape
@@ -81,11 +107,20 @@ class Opaque:
     pass
 
 
-@pytest.mark.parametrize("value, named", [
-    (np.array([object()], dtype=object), "dtype object"), ({1, 2}, "set"), (Opaque(), "Opaque"),
-    ({1: "a"}, "key of type int"), ([{"ok": [frozenset()]}], "frozenset"), (np.array(["a"]), "dtype <U1"),
-    (np.zeros(2, dtype=[("a", "f8")]), "dtype"), (lambda: 0, "function"), (b"bytes", "bytes"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "value, named",
+    [
+        (np.array([object()], dtype=object), "dtype object"),
+        ({1, 2}, "set"),
+        (Opaque(), "Opaque"),
+        ({1: "a"}, "key of type int"),
+        ([{"ok": [frozenset()]}], "frozenset"),
+        (np.array(["a"]), "dtype <U1"),
+        (np.zeros(2, dtype=[("a", "f8")]), "dtype"),
+        (lambda: 0, "function"),
+        (b"bytes", "bytes"),
+    ],
+)
 def test_values_that_are_not_plain_data_are_refused_naming_their_type(value, named):
     with pytest.raises(NotPlainData, match=named):
         protocol.encode(value)
@@ -107,23 +142,38 @@ def array_spec(dtype="<f8", shape=(1,), data=b"\0" * 8):
     return {"__ndarray__": {"dtype": dtype, "shape": list(shape), "data": base64.b64encode(data).decode()}}
 
 
-@pytest.mark.parametrize("message", [
-    array_spec(dtype="O"), array_spec(dtype="|O8"), array_spec(dtype="V8"), array_spec(dtype="<M8[s]"),
-    array_spec(dtype="[('a', '<f8')]"), array_spec(dtype="(2,)<f4"), array_spec(dtype="<U2"),
-    array_spec(shape=(2,)), array_spec(shape=(-1,)), array_spec(shape=(0, 10**30), data=b""),
-    array_spec(shape=(1,) * 40), {"__ndarray__": {"dtype": "<f8", "shape": [2.5], "data": ""}},
-    {"__ndarray__": {"dtype": "<f8", "shape": 1, "data": "AAAAAAAAAAA="}}, {"__ndarray__": "AAAA"},
-    {"__ndarray__": {"dtype": "<f8", "shape": [1], "data": "not base64!"}},
-    {"__ndarray__": {"dtype": "<f8", "shape": [1], "data": "AAAAAAAAAAA=", "extra": 1}},
-    {"__complex__": [1]}, {"__complex__": "ab"}, {"__complex__": [1, "x"]},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "message",
+    [
+        array_spec(dtype="O"),
+        array_spec(dtype="|O8"),
+        array_spec(dtype="V8"),
+        array_spec(dtype="<M8[s]"),
+        array_spec(dtype="[('a', '<f8')]"),
+        array_spec(dtype="(2,)<f4"),
+        array_spec(dtype="<U2"),
+        array_spec(shape=(2,)),
+        array_spec(shape=(-1,)),
+        array_spec(shape=(0, 10**30), data=b""),
+        array_spec(shape=(1,) * 40),
+        {"__ndarray__": {"dtype": "<f8", "shape": [2.5], "data": ""}},
+        {"__ndarray__": {"dtype": "<f8", "shape": 1, "data": "AAAAAAAAAAA="}},
+        {"__ndarray__": "AAAA"},
+        {"__ndarray__": {"dtype": "<f8", "shape": [1], "data": "not base64!"}},
+        {"__ndarray__": {"dtype": "<f8", "shape": [1], "data": "AAAAAAAAAAA=", "extra": 1}},
+        {"__complex__": [1]},
+        {"__complex__": "ab"},
+        {"__complex__": [1, "x"]},
+    ],
+)
 def test_decoding_a_forged_or_malformed_special_value_raises_protocol_error(message):
     with pytest.raises(ProtocolError):
         protocol.decode(body(message))
 
 
-@pytest.mark.parametrize("raw", [b"\xff\xfe", b"{not json", b"1" + b"0" * 5000, b"[" * 100000 + b"]" * 100000,
-                                 b"[" + b"[]," * 20 + b"[]]"])  # fmt: skip
+@pytest.mark.parametrize(
+    "raw", [b"\xff\xfe", b"{not json", b"1" + b"0" * 5000, b"[" * 100000 + b"]" * 100000, b"[" + b"[]," * 20 + b"[]]"]
+)
 def test_decoding_garbage_raises_protocol_error_and_nothing_else(raw, monkeypatch):
     monkeypatch.setattr(protocol, "MAX_ITEMS", 10)
     with pytest.raises(ProtocolError):

@@ -7,16 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from grader.homework import manifest as manifests
-from grader.grading.grade import grade
 from grader.authoring.handout import build_module
-from grader.outputs.report import class_summary, html_report, normalise_message
+from grader.grading.grade import grade
+from grader.homework import manifest as manifests
 from grader.outputs import results
+from grader.outputs.report import class_summary, html_report, normalise_message
 from grader.outputs.results import GradingResult
 
 HW = "hw1_backprop"
-BUGS = (('"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}'),
-        ("ds3 = (o1 - t[0]) * o1 * (1 - o1)", "ds3 = (o1 - t[0]) * o1"))  # fmt: skip
+BUGS = (
+    ('"W": np.outer(delta, x)}', '"W": np.outer(x, delta)}'),
+    ("ds3 = (o1 - t[0]) * o1 * (1 - o1)", "ds3 = (o1 - t[0]) * o1"),
+)
 VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source"}
 
 
@@ -85,20 +87,39 @@ def graded(tmp_path_factory) -> dict[str, GradingResult]:
     return results
 
 
-def outcome(name="worked::case", status="failed", score=0.0, max_score=1.0, visibility="visible",
-         functions=("forward_pass",), message="", details=()) -> results.TestResult:  # fmt: skip
+def outcome(
+    name="worked::case",
+    status="failed",
+    score=0.0,
+    max_score=1.0,
+    visibility="visible",
+    functions=("forward_pass",),
+    message="",
+    details=(),
+) -> results.TestResult:
     return results.TestResult(name, score, max_score, status, visibility, list(functions), message, list(details))
 
 
 def result(tests, errors=(), label="all tests", functions=("forward_pass", "backward_pass"), **extra) -> GradingResult:
-    return GradingResult(HW, "alice/hw1_backprop.py", sum(t.score for t in tests), sum(t.max_score for t in tests),
-                         list(tests), list(errors), label, list(functions), **extra)  # fmt: skip
+    return GradingResult(
+        HW,
+        "alice/hw1_backprop.py",
+        sum(t.score for t in tests),
+        sum(t.max_score for t in tests),
+        list(tests),
+        list(errors),
+        label,
+        list(functions),
+        **extra,
+    )
 
 
-ROWS = [{"name": "s1", "student": 0.005, "lecture": "0.005", "matches": True},
-        {"name": "h1", "student": 0.7, "lecture": "0.5013", "matches": False},
-        {"name": "s2", "student": float("nan"), "lecture": "0.09", "matches": False},
-        {"name": "h2", "student": None, "lecture": "0.5225", "matches": False}]  # fmt: skip
+ROWS = [
+    {"name": "s1", "student": 0.005, "lecture": "0.005", "matches": True},
+    {"name": "h1", "student": 0.7, "lecture": "0.5013", "matches": False},
+    {"name": "s2", "student": float("nan"), "lecture": "0.09", "matches": False},
+    {"name": "h2", "student": None, "lecture": "0.5225", "matches": False},
+]
 
 
 def worked_rows(page: str) -> list[tuple[str, str]]:
@@ -162,7 +183,9 @@ def test_nan_and_missing_student_values_show_in_the_worked_example_table():
 def test_student_text_is_escaped_never_markup():
     attack = "<script>alert(1)</script>"
     tests = [outcome(message=f"expected 1.0, got {attack}")]
-    page = html_report(GradingResult(HW, f"{attack}.py", 0, 1, tests, [f"cell 3: {attack}"], "all tests", ["forward_pass"]))
+    page = html_report(
+        GradingResult(HW, f"{attack}.py", 0, 1, tests, [f"cell 3: {attack}"], "all tests", ["forward_pass"])
+    )
     assert "<script" not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3
     text = text_of(page)
@@ -171,13 +194,19 @@ def test_student_text_is_escaped_never_markup():
 
 def test_worked_example_values_are_escaped():
     attack = "<img src=x onerror=alert(1)>"
-    page = html_report(result([outcome(details=[{"name": attack, "student": attack, "lecture": attack, "matches": False}])]))
+    page = html_report(
+        result([outcome(details=[{"name": attack, "student": attack, "lecture": attack, "matches": False}])])
+    )
     assert "<img" not in page and page.count("&lt;img src=x onerror=alert(1)&gt;") == 3
 
 
 def test_a_hidden_test_shows_its_verdict_and_message_only():
-    hidden = outcome(name="random::secret[0]", visibility="hidden", message="backward_pass['s1']: wrong value: got 0.5",
-                  details=[{"name": "s1", "student": 0.5, "lecture": "0.1234567", "matches": False}])  # fmt: skip
+    hidden = outcome(
+        name="random::secret[0]",
+        visibility="hidden",
+        message="backward_pass['s1']: wrong value: got 0.5",
+        details=[{"name": "s1", "student": 0.5, "lecture": "0.1234567", "matches": False}],
+    )
     page = html_report(result([hidden]))
     text = text_of(page)
     assert "random::secret[0]" in text and "hidden" in text and "failed" in text and "wrong value: got 0.5" in text
@@ -191,11 +220,22 @@ def test_a_visible_only_result_is_labelled_visible_tests_never_all_tests():
 
 
 def test_errors_timeouts_and_protections_off_are_shown():
-    tests = [outcome(status="timeout", message="forward_pass ran for more than 2 s and was stopped"),
-             outcome(name="worked::other", status="error", functions=("backward_pass",),
-                  message="backward_pass raised ZeroDivisionError: division by zero")]  # fmt: skip
-    page = html_report(result(tests, errors=["cell 4: SyntaxError: invalid syntax (line 2)"],
-                              protections_off=["network namespace (unshare failed)"]))  # fmt: skip
+    tests = [
+        outcome(status="timeout", message="forward_pass ran for more than 2 s and was stopped"),
+        outcome(
+            name="worked::other",
+            status="error",
+            functions=("backward_pass",),
+            message="backward_pass raised ZeroDivisionError: division by zero",
+        ),
+    ]
+    page = html_report(
+        result(
+            tests,
+            errors=["cell 4: SyntaxError: invalid syntax (line 2)"],
+            protections_off=["network namespace (unshare failed)"],
+        )
+    )
     text = text_of(page)
     assert "cell 4: SyntaxError: invalid syntax (line 2)" in text
     assert "ran for more than 2 s" in text and "ZeroDivisionError" in text
@@ -220,8 +260,10 @@ def test_the_real_reports_are_well_formed(graded):
 
 
 def test_numbers_in_messages_are_normalised_but_names_keep_their_digits():
-    assert normalise_message("backward_pass['s1']: got -0.0034, relative error 1.50e-01") == \
-        "backward_pass['s1']: got #, relative error #"  # fmt: skip
+    assert (
+        normalise_message("backward_pass['s1']: got -0.0034, relative error 1.50e-01")
+        == "backward_pass['s1']: got #, relative error #"
+    )
     assert normalise_message("got nan") == normalise_message("got 0.5")
 
 
@@ -245,7 +287,9 @@ def test_the_class_summary_shows_pass_rates_hardest_first(class_page):
     assert set(names[:2]) == {"backward_pass", "layer_gradients"}
     assert "1 / 3 (33%)" in functions and "2 / 3 (67%)" in functions
     tests = class_page[class_page.index("Pass rate per test") : class_page.index("Most common failure")]
-    assert tests.index("layer_gradients_have_the_parameters_shapes") < tests.index("forward_pass_reproduces_the_lecture")
+    assert tests.index("layer_gradients_have_the_parameters_shapes") < tests.index(
+        "forward_pass_reproduces_the_lecture"
+    )
 
 
 def test_the_class_summary_merges_failure_messages_that_differ_only_in_numbers(class_page):

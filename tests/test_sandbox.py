@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.sandbox import parent as sandbox_module
+from grader.grading.submission import read_submission
 from grader.homework.manifest import Limits
 from grader.paths import PROJECT_ROOT
 from grader.sandbox import Sandbox
-from grader.grading.submission import read_submission
+from grader.sandbox import parent as sandbox_module
 
 LIMITS = Limits(call_seconds=2, load_seconds=2, cpu_seconds=20, memory_mb=1024, output_kb=16, processes=32)
 
-STUDENT = '''
+STUDENT = """
 import os, sys, time
 import numpy as np
 
@@ -72,7 +72,7 @@ def unsendable():
 
 def not_a_function_but_a_number():
     return 1
-'''
+"""
 
 
 def make_submission(tmp_path: Path, source: str, name: str = "hw_student.py"):
@@ -158,7 +158,9 @@ def test_an_infinite_loop_times_out_near_the_limit_and_the_next_call_works(tmp_p
         result = box.call("spin")
         elapsed = time.monotonic() - started
         assert result.status == "timeout" and "did not return within 2 s" in result.message
-        assert elapsed < LIMITS.call_seconds + 10  # stopped by the limit, not left to run: a liveness bound, not a speed target
+        assert (
+            elapsed < LIMITS.call_seconds + 10
+        )  # stopped by the limit, not left to run: a liveness bound, not a speed target
         assert box.call("double", 4).value == 8
     finally:
         box.close()
@@ -196,8 +198,12 @@ def test_printing_100_mb_completes_with_output_capped_and_counted(tmp_path):
 
 
 def test_sys_exit_at_top_level_is_a_load_error_of_that_chunk_and_earlier_functions_still_work(tmp_path):
-    box = Sandbox(make_submission(tmp_path, "import sys\ndef early():\n    return 'here'\nsys.exit(3)\ndef late():\n    return 1\n"),
-                  LIMITS)  # fmt: skip
+    box = Sandbox(
+        make_submission(
+            tmp_path, "import sys\ndef early():\n    return 'here'\nsys.exit(3)\ndef late():\n    return 1\n"
+        ),
+        LIMITS,
+    )
     try:
         report = box.start()
         assert not report.fatal
@@ -543,13 +549,18 @@ def test_an_installed_copy_of_the_project_inside_a_visible_directory_is_hidden(t
     os.chmod(tmp_path, 0o755)
     real = sandbox_module._read_only_paths
     monkeypatch.setattr(sandbox_module, "_read_only_paths", lambda: real() + [str(fake_site)])
-    monkeypatch.setattr(sandbox_module, "site", type("site", (), {"getsitepackages": staticmethod(lambda: [str(fake_site)])}))
+    monkeypatch.setattr(
+        sandbox_module, "site", type("site", (), {"getsitepackages": staticmethod(lambda: [str(fake_site)])})
+    )
     box = open_sandbox(tmp_path, ISOLATION)
     try:
         if box.protections_off:
             pytest.skip(f"namespaces are unavailable here: {box.protections_off}")
         assert box.call("exists", str(fake_site)).value is True
-        assert box.call("read", str(fake_site / "reference" / "__init__.py")).value in ("PermissionError", "FileNotFoundError")
+        assert box.call("read", str(fake_site / "reference" / "__init__.py")).value in (
+            "PermissionError",
+            "FileNotFoundError",
+        )
     finally:
         box.close()
 
@@ -569,7 +580,10 @@ def test_the_report_of_protections_names_what_held(tmp_path):
 
 
 def test_a_student_process_that_leaves_the_process_group_still_dies_when_its_call_times_out(tmp_path):
-    source = "import os\ndef detach_and_spin():\n    try:\n        os.setsid()\n    except OSError:\n        pass\n    while True:\n        pass\n"
+    source = (
+        "import os\ndef detach_and_spin():\n    try:\n        os.setsid()\n    except OSError:\n        pass\n"
+        "    while True:\n        pass\n"
+    )
     box = open_sandbox(tmp_path, source)
     try:
         pid = box._process.pid
@@ -607,7 +621,7 @@ def test_running_out_of_cpu_time_is_reported_as_cpu_time(tmp_path):
 
 
 # ----- a fresh copy of the submission for every test --------------------------------------
-MEMORY = '''
+MEMORY = """
 import os
 
 calls = []
@@ -618,7 +632,7 @@ def count():
 
 def die():
     os._exit(0)
-'''
+"""
 
 
 def test_reset_gives_the_next_calls_a_fresh_copy_of_the_loaded_submission(tmp_path):

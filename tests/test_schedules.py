@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from reference import Tensor, optim
 from grader.grading import tolerances
+from reference import Tensor, optim
 from reference.schedules import (
     CosineAnnealing,
     ExponentialDecay,

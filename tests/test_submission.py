@@ -21,9 +21,16 @@ def write_notebook(path: Path, cells: list[tuple[str, str | list[str]]]) -> Path
         "nbformat": 4,
         "nbformat_minor": 5,
         "metadata": {},
-        "cells": [{"cell_type": kind, "metadata": {}, "source": source, **({"outputs": [], "execution_count": None}
-                   if kind == "code" else {})} for kind, source in cells],
-    }  # fmt: skip
+        "cells": [
+            {
+                "cell_type": kind,
+                "metadata": {},
+                "source": source,
+                **({"outputs": [], "execution_count": None} if kind == "code" else {}),
+            }
+            for kind, source in cells
+        ],
+    }
     path.write_text(json.dumps(notebook), encoding="utf-8")
     return path
 
@@ -44,15 +51,18 @@ def test_sha256_is_the_hash_of_the_file_bytes(tmp_path):
 
 
 def test_notebook_code_cells_are_chunks_labelled_by_their_position_among_all_cells(tmp_path):
-    path = write_notebook(tmp_path / f"{HW}.ipynb", [
-        ("markdown", "# Title"),
-        ("code", ["import numpy as np\n", "x = 1"]),
-        ("markdown", "text"),
-        ("code", "def f():\n    return x"),
-        ("code", "   \n"),
-        ("raw", "raw"),
-        ("code", "y = f()"),
-    ])  # fmt: skip
+    path = write_notebook(
+        tmp_path / f"{HW}.ipynb",
+        [
+            ("markdown", "# Title"),
+            ("code", ["import numpy as np\n", "x = 1"]),
+            ("markdown", "text"),
+            ("code", "def f():\n    return x"),
+            ("code", "   \n"),
+            ("raw", "raw"),
+            ("code", "y = f()"),
+        ],
+    )
     submission = read_submission(path)
     assert submission.kind == "notebook"
     assert submission.chunks == [
@@ -75,7 +85,10 @@ def test_joined_source_maps_lines_back_to_cells(tmp_path):
 
 
 def test_line_magics_and_shell_lines_are_neutralised_keeping_line_numbers(tmp_path):
-    source = "%matplotlib inline\n!pip install numpy\nimport numpy as np\nfor i in range(2):\n    %time f(i)\nfiles = !ls\nnp.mean?\nx = 1"
+    source = (
+        "%matplotlib inline\n!pip install numpy\nimport numpy as np\nfor i in range(2):\n    %time f(i)\n"
+        "files = !ls\nnp.mean?\nx = 1"
+    )
     path = write_notebook(tmp_path / "n.ipynb", [("code", source)])
     submission = read_submission(path)
     [chunk] = submission.chunks
@@ -99,14 +112,18 @@ def test_get_ipython_calls_are_neutralised_across_continuation_lines(tmp_path):
     path = tmp_path / "exported.py"
     path.write_text(source)
     submission = read_submission(path)
-    assert submission.chunks[0].source == ("pass  # neutralised: get_ipython().run_cell_magic('bash', '',\n"
-                                           "pass  # neutralised: 'echo hi')\ny = 2\n")  # fmt: skip
-    assert submission.warnings == ["exported.py, line 1: `get_ipython().run_cell_magic('bash', '',` is IPython syntax; "
-                                   "it was not run when grading"]  # fmt: skip
+    assert submission.chunks[0].source == (
+        "pass  # neutralised: get_ipython().run_cell_magic('bash', '',\npass  # neutralised: 'echo hi')\ny = 2\n"
+    )
+    assert submission.warnings == [
+        "exported.py, line 1: `get_ipython().run_cell_magic('bash', '',` is IPython syntax; it was not run when grading"
+    ]
 
 
 def test_percent_and_question_marks_inside_python_are_left_alone(tmp_path):
-    source = 'x = (10\n     % 3)\ns = """\n%not a magic\n!nor a shell line\n"""\nt = "why?"  # really?\nu = 5 % \\\n    2\n'
+    source = (
+        'x = (10\n     % 3)\ns = """\n%not a magic\n!nor a shell line\n"""\nt = "why?"  # really?\nu = 5 % \\\n    2\n'
+    )
     path = tmp_path / "a.py"
     path.write_text(source)
     submission = read_submission(path)
@@ -117,8 +134,9 @@ def test_a_cell_magic_cell_is_dropped_with_a_warning_naming_the_cell(tmp_path):
     path = write_notebook(tmp_path / "n.ipynb", [("code", "x = 1"), ("markdown", "m"), ("code", "%%bash\necho hi\n")])
     submission = read_submission(path)
     assert [chunk.label for chunk in submission.chunks] == ["cell 1"]
-    assert submission.warnings == ["cell 3: starts with the cell magic `%%bash`, which needs Jupyter; "
-                                   "the whole cell was not run when grading"]  # fmt: skip
+    assert submission.warnings == [
+        "cell 3: starts with the cell magic `%%bash`, which needs Jupyter; the whole cell was not run when grading"
+    ]
 
 
 def test_a_time_cell_magic_keeps_the_code_below_it(tmp_path):
@@ -143,7 +161,10 @@ def test_a_folder_holding_one_submission_reads_it_ignoring_checker_and_clutter(t
 
 def test_a_folder_with_no_submission_says_what_it_found_and_what_to_submit(tmp_path):
     (tmp_path / "report.pdf").write_bytes(b"%PDF")
-    with pytest.raises(UserError, match=rf"holds no \.py or \.ipynb file to grade \(found: report\.pdf\); submit {HW}\.py or {HW}\.ipynb"):
+    with pytest.raises(
+        UserError,
+        match=rf"holds no \.py or \.ipynb file to grade \(found: report\.pdf\); submit {HW}\.py or {HW}\.ipynb",
+    ):
         read_submission(tmp_path, assignment=HW)
 
 
@@ -163,7 +184,10 @@ def test_a_folder_with_two_candidates_and_no_tie_break_lists_them(tmp_path):
 def test_a_file_that_is_not_json_is_not_a_notebook(tmp_path):
     path = tmp_path / f"{HW}.ipynb"
     path.write_text('{\n "cells": [\n  oops\n')
-    with pytest.raises(UserError, match=rf"{HW}\.ipynb is not a Jupyter notebook \(not valid JSON at line 3\); re-download it or submit the \.py"):
+    with pytest.raises(
+        UserError,
+        match=rf"{HW}\.ipynb is not a Jupyter notebook \(not valid JSON at line 3\); re-download it or submit the \.py",
+    ):
         read_submission(path)
 
 
@@ -199,4 +223,7 @@ def test_a_module_that_is_not_utf8_is_read_with_a_warning(tmp_path):
 
 def test_importing_the_module_does_not_import_nbformat():
     code = "import sys, grader.grading.submission; print('nbformat' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from gradient_asserts import assert_gradients_pass
 
-from reference import Tensor, no_grad
 from grader.grading import tolerances
+from reference import Tensor, no_grad
 from reference import functional as F
 from reference.gradcheck import check_gradients
 

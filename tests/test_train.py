@@ -73,7 +73,9 @@ def test_fit_is_deterministic_for_a_seed():
 
     def run():
         model = nn.MLP([5, 8, 3], rng=np.random.default_rng(1))
-        train.fit(model, optim.SGD(model.parameters(), lr=0.1), X, y, epochs=3, batch_size=8, rng=np.random.default_rng(2))
+        train.fit(
+            model, optim.SGD(model.parameters(), lr=0.1), X, y, epochs=3, batch_size=8, rng=np.random.default_rng(2)
+        )
         return model.state_dict()
 
     for a, b in zip(run(), run()):
@@ -98,8 +100,18 @@ def _scripted_fit(monkeypatch, curve, **fit_kwargs):
         return real_evaluate(model, X, y, loss)
 
     monkeypatch.setattr(train, "evaluate", scripted_evaluate)
-    history = train.fit(model, optim.SGD(model.parameters(), lr=0.1), X, y, epochs=len(curve), batch_size=8,
-                        rng=np.random.default_rng(0), X_dev=X_dev, y_dev=y_dev, **fit_kwargs)
+    history = train.fit(
+        model,
+        optim.SGD(model.parameters(), lr=0.1),
+        X,
+        y,
+        epochs=len(curve),
+        batch_size=8,
+        rng=np.random.default_rng(0),
+        X_dev=X_dev,
+        y_dev=y_dev,
+        **fit_kwargs,
+    )
     return model, history, weights
 
 
@@ -165,8 +177,17 @@ class _ModeSpy(nn.Module):
 def test_fit_trains_in_training_mode_and_evaluates_in_evaluation_mode():
     X, y = _toy_problem(n=16)
     model = _ModeSpy()
-    train.fit(model, optim.SGD(model.parameters(), lr=0.1), X, y, epochs=1, batch_size=8,
-              rng=np.random.default_rng(0), X_dev=X, y_dev=y)
+    train.fit(
+        model,
+        optim.SGD(model.parameters(), lr=0.1),
+        X,
+        y,
+        epochs=1,
+        batch_size=8,
+        rng=np.random.default_rng(0),
+        X_dev=X,
+        y_dev=y,
+    )
     assert model.modes == [True, True, False, False]  # two mini-batches, then the train and dev evaluations
 
 
@@ -194,8 +215,16 @@ def test_l2_adds_lambda_w_to_the_gradient_of_one_batch_step():
     expected_W = W - lr * (probe.weight.grad + lam * W)
     expected_b = b - lr * probe.bias.grad
 
-    train.fit(model, optim.SGD(model.parameters(), lr=lr), X, y, epochs=1, batch_size=None,
-              rng=np.random.default_rng(0), l2=lam)
+    train.fit(
+        model,
+        optim.SGD(model.parameters(), lr=lr),
+        X,
+        y,
+        epochs=1,
+        batch_size=None,
+        rng=np.random.default_rng(0),
+        l2=lam,
+    )
     np.testing.assert_allclose(model.weight.data, expected_W, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(model.bias.data, expected_b, rtol=1e-12, atol=1e-15)
 
@@ -208,8 +237,18 @@ def _fit_with_schedule(make_schedule, epochs=4, lr=0.1):
     model = nn.Linear(5, 3, rng=np.random.default_rng(0))
     optimizer = optim.SGD(model.parameters(), lr=lr)
     schedule = make_schedule(optimizer)
-    history = train.fit(model, optimizer, X, y, epochs=epochs, batch_size=8, rng=np.random.default_rng(0),
-                        X_dev=X, y_dev=y, schedule=schedule)
+    history = train.fit(
+        model,
+        optimizer,
+        X,
+        y,
+        epochs=epochs,
+        batch_size=8,
+        rng=np.random.default_rng(0),
+        X_dev=X,
+        y_dev=y,
+        schedule=schedule,
+    )
     return optimizer, schedule, history
 
 
@@ -241,8 +280,16 @@ def test_reduce_on_plateau_without_a_dev_set_is_an_error():
     model = nn.Linear(5, 3, rng=np.random.default_rng(0))
     optimizer = optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="X_dev"):
-        train.fit(model, optimizer, X, y, epochs=1, batch_size=8, rng=np.random.default_rng(0),
-                  schedule=schedules.ReduceOnPlateau(optimizer))
+        train.fit(
+            model,
+            optimizer,
+            X,
+            y,
+            epochs=1,
+            batch_size=8,
+            rng=np.random.default_rng(0),
+            schedule=schedules.ReduceOnPlateau(optimizer),
+        )
 
 
 # ----- random restarts ---------------------------------------------------------------
@@ -263,7 +310,9 @@ def test_random_restarts_keep_the_seed_best_on_the_dev_set(digits_split):
     for seed in seeds:  # each restart computed on its own
         rng = np.random.default_rng(seed)
         model = make_model(rng)
-        train.fit(model, make_optimizer(model.parameters()), X_train, y_train, rng=rng, X_dev=X_dev, y_dev=y_dev, **settings)
+        train.fit(
+            model, make_optimizer(model.parameters()), X_train, y_train, rng=rng, X_dev=X_dev, y_dev=y_dev, **settings
+        )
         one_by_one.append(train.evaluate(model, X_dev, y_dev)[1])
 
     result = train.random_restarts(make_model, make_optimizer, seeds, X_train, y_train, X_dev, y_dev, **settings)
@@ -310,8 +359,17 @@ def test_ensemble_predictions_combine_its_members():
 def test_learning_rate_sweep_has_one_row_per_rate_from_the_same_start():
     X, y = _toy_problem()
     make_model = lambda rng: nn.MLP([5, 8, 3], rng=rng)  # noqa: E731
-    rows = train.learning_rate_sweep(make_model, lambda params, lr: optim.SGD(params, lr=lr), X, y, X, y,
-                                     learning_rates=(0.1, 0.0), epochs=3, batch_size=8)
+    rows = train.learning_rate_sweep(
+        make_model,
+        lambda params, lr: optim.SGD(params, lr=lr),
+        X,
+        y,
+        X,
+        y,
+        learning_rates=(0.1, 0.0),
+        epochs=3,
+        batch_size=8,
+    )
     assert [row["learning_rate"] for row in rows] == [0.1, 0.0]
     assert all(row["epochs_run"] == 3 for row in rows)
     untrained_loss, _ = train.evaluate(make_model(np.random.default_rng(0)), X, y)
@@ -328,8 +386,18 @@ def test_mlp_reaches_95_percent_dev_accuracy_on_digits(digits_split):
     rng = np.random.default_rng(0)
     model = nn.MLP([64, 64, 10], activation="relu", rng=rng)
     start = time.perf_counter()
-    history = train.fit(model, optim.Adam(model.parameters(), lr=0.003), X_train, y_train,
-                        epochs=20, batch_size=32, rng=rng, X_dev=X_dev, y_dev=y_dev, patience=5)
+    history = train.fit(
+        model,
+        optim.Adam(model.parameters(), lr=0.003),
+        X_train,
+        y_train,
+        epochs=20,
+        batch_size=32,
+        rng=rng,
+        X_dev=X_dev,
+        y_dev=y_dev,
+        patience=5,
+    )
     seconds = time.perf_counter() - start
     _, dev_accuracy = train.evaluate(model, X_dev, y_dev)
     assert dev_accuracy >= 0.95, f"dev accuracy {dev_accuracy:.3f} after {history.epochs_run} epochs ({seconds:.1f} s)"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.errors import UserError
 from grader.authoring.validate import validate
+from grader.errors import UserError
 
 HW1 = Path(__file__).resolve().parent.parent / "assignments" / "hw1_backprop"
 
@@ -27,16 +27,20 @@ def test_every_claim_holds_for_hw1():
 
 
 def test_a_mistake_the_tests_cannot_see_is_reported(tmp_path):
-    harmless = '[[mistakes]]\nfunction = "forward_pass"\nabout = "a rewrite that changes nothing"\n' \
-               'edits = [{ old = "h1 = sigmoid(s1)", new = "h1 = sigmoid(s1 + 0.0)" }]\n'  # fmt: skip
+    harmless = (
+        '[[mistakes]]\nfunction = "forward_pass"\nabout = "a rewrite that changes nothing"\n'
+        'edits = [{ old = "h1 = sigmoid(s1)", new = "h1 = sigmoid(s1 + 0.0)" }]\n'
+    )
     verdicts = validate(str(homework_copy(tmp_path, harmless)))
     last = verdicts[-1]
     assert not last.holds and "forward_pass loses 0 of 3" in last.detail
 
 
 def test_a_mistake_that_costs_another_function_is_reported(tmp_path):
-    spills = '[[mistakes]]\nfunction = "forward_pass"\nabout = "breaks the loss too"\n' \
-             'edits = [{ old = "return 0.5 * ((o[0]", new = "return 0.7 * ((o[0]" }]\n'  # fmt: skip
+    spills = (
+        '[[mistakes]]\nfunction = "forward_pass"\nabout = "breaks the loss too"\n'
+        'edits = [{ old = "return 0.5 * ((o[0]", new = "return 0.7 * ((o[0]" }]\n'
+    )
     last = validate(str(homework_copy(tmp_path, spills)))[-1]
     assert not last.holds and "it also costs squared_error_loss (−1)" in last.detail
 
@@ -48,26 +52,39 @@ def test_a_mistake_naming_no_task_is_a_clear_error(tmp_path):
 
 
 def test_the_command_exits_1_when_a_claim_does_not_hold(tmp_path):
-    harmless = '[[mistakes]]\nfunction = "squared_error_loss"\nabout = "nothing"\n' \
-               'edits = [{ old = "return 0.5 * ((o[0]", new = "return 0.50 * ((o[0]" }]\n'  # fmt: skip
-    run = subprocess.run([sys.executable, "-m", "grader.cli", "validate", str(homework_copy(tmp_path, harmless))],
-                         capture_output=True, text=True)  # fmt: skip
+    harmless = (
+        '[[mistakes]]\nfunction = "squared_error_loss"\nabout = "nothing"\n'
+        'edits = [{ old = "return 0.5 * ((o[0]", new = "return 0.50 * ((o[0]" }]\n'
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "validate", str(homework_copy(tmp_path, harmless))],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "1 of 3 claims do NOT hold" in run.stdout
 
 
 def test_a_homework_graded_after_another_with_the_same_test_names_uses_its_own_tests(tmp_path):
-    from grader.grading.grade import grade
     from grader.authoring.handout import build_module
+    from grader.grading.grade import grade
     from grader.homework.manifest import load
 
     copy = homework_copy(tmp_path, "")
     visible = copy / "tests" / "visible" / "test_layer_and_perceptron.py"
-    visible.write_text(visible.read_text().replace("@pytest.mark.grade(points=0.5, functions=[\"sigmoid_derivative\"])",
-                                                   "@pytest.mark.grade(points=0.5, functions=[\"sigmoid_derivative\"])\n"
-                                                   "@pytest.mark.parametrize(\"extra\", [1, 2])"))  # fmt: skip
-    visible.write_text(visible.read_text().replace("def test_sigmoid_derivative_at_a_few_points(student):",
-                                                   "def test_sigmoid_derivative_at_a_few_points(student, extra):"))  # fmt: skip
+    visible.write_text(
+        visible.read_text().replace(
+            '@pytest.mark.grade(points=0.5, functions=["sigmoid_derivative"])',
+            '@pytest.mark.grade(points=0.5, functions=["sigmoid_derivative"])\n'
+            '@pytest.mark.parametrize("extra", [1, 2])',
+        )
+    )
+    visible.write_text(
+        visible.read_text().replace(
+            "def test_sigmoid_derivative_at_a_few_points(student):",
+            "def test_sigmoid_derivative_at_a_few_points(student, extra):",
+        )
+    )
     solution = tmp_path / "solution.py"
     solution.write_text(build_module(load("hw1_backprop"), solution=True))
     original = grade(solution, "hw1_backprop")

@@ -18,10 +18,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from grader.homework import samples
 from grader.authoring.checker import record_visible_cases, write_checker
-from grader.gradescope.autograder_zip import build_autograder_zip
 from grader.authoring.handout import build as build_handouts
+from grader.gradescope.autograder_zip import build_autograder_zip
+from grader.homework import samples
 from grader.homework.manifest import Manifest
 
 

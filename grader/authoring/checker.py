@@ -14,16 +14,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader.grading import tolerances
-
+from grader.authoring.handout import build_module, checker_name
 from grader.errors import UserError
 from grader.files import render, write_atomic
+from grader.grading import tolerances
 from grader.grading.grade import test_files
-from grader.authoring.handout import build_module, checker_name
 from grader.grading.harness import HarnessPlugin, run_tests
+from grader.grading.submission import read_submission
 from grader.homework.manifest import Manifest
 from grader.sandbox import CallResult, Sandbox, Status, protocol
-from grader.grading.submission import read_submission
 
 
 def record_visible_cases(manifest: Manifest, workdir: Path) -> list[dict]:
@@ -41,19 +40,32 @@ def record_visible_cases(manifest: Manifest, workdir: Path) -> list[dict]:
             result = super().call(function, *args, **kwargs)
             if result.status == Status.OK:
                 calls.setdefault(plugin.current.nodeid, []).append(
-                    {"function": function, "args": protocol.to_plain(list(args)), "kwargs": protocol.to_plain(kwargs),
-                     "expected": protocol.to_plain(result.value)})  # fmt: skip
+                    {
+                        "function": function,
+                        "args": protocol.to_plain(list(args)),
+                        "kwargs": protocol.to_plain(kwargs),
+                        "expected": protocol.to_plain(result.value),
+                    }
+                )
             return result
 
     def observe(item, result) -> None:
         if result.status != "passed":
             failures.append(f"{result.name}: {result.message}")
-        cases.append({"name": result.name, "points": result.max_score, "functions": result.functions,
-                      "partial": "credit" in item.fixturenames, "calls": calls.get(item.nodeid, [])})  # fmt: skip
+        cases.append(
+            {
+                "name": result.name,
+                "points": result.max_score,
+                "functions": result.functions,
+                "partial": "credit" in item.fixturenames,
+                "calls": calls.get(item.nodeid, []),
+            }
+        )
 
     with Recording(read_submission(solution), manifest.limits, module_name=manifest.id) as sandbox:
-        plugin = HarnessPlugin(sandbox=sandbox, functions=manifest.functions, tests_root=manifest.folder / "tests",
-                               observer=observe)  # fmt: skip
+        plugin = HarnessPlugin(
+            sandbox=sandbox, functions=manifest.functions, tests_root=manifest.folder / "tests", observer=observe
+        )
         run_tests(plugin, test_files(manifest, ["visible"]))
     if failures:
         raise UserError("the reference solution does not pass these visible tests:\n  " + "\n  ".join(failures))
@@ -64,9 +76,14 @@ def write_checker(manifest: Manifest, folder: Path, cases: list[dict]) -> Path:
     """Render the checker script for ``manifest`` into ``folder``."""
     text = render(
         "checker.py.j2",
-        assignment=manifest.id, title=manifest.title, module_name=f"{manifest.id}.py",
-        notebook_name=f"{manifest.id}.ipynb", functions=list(manifest.functions),
-        cases_json=json.dumps(cases, separators=(",", ":")), rtol=tolerances.FORWARD_RTOL,
-        atol=tolerances.FORWARD_ATOL, call_seconds=int(manifest.limits.call_seconds),
-    )  # fmt: skip
+        assignment=manifest.id,
+        title=manifest.title,
+        module_name=f"{manifest.id}.py",
+        notebook_name=f"{manifest.id}.ipynb",
+        functions=list(manifest.functions),
+        cases_json=json.dumps(cases, separators=(",", ":")),
+        rtol=tolerances.FORWARD_RTOL,
+        atol=tolerances.FORWARD_ATOL,
+        call_seconds=int(manifest.limits.call_seconds),
+    )
     return write_atomic(Path(folder) / checker_name(manifest), text)

@@ -40,9 +40,9 @@ from pathlib import Path
 
 from grader.errors import UserError
 from grader.files import render, write_atomic
+from grader.grading.submission import CHECK_CELL_MARKER
 from grader.homework.manifest import Manifest, Task
 from grader.paths import PROJECT_ROOT
-from grader.grading.submission import CHECK_CELL_MARKER
 
 BEGIN_SOLUTION = re.compile(r"\s*#\s*BEGIN SOLUTION\s*$")
 END_SOLUTION = re.compile(r"\s*#\s*END SOLUTION\s*$")
@@ -93,8 +93,10 @@ def build_module(manifest: Manifest, solution: bool, *, source_paths: Sequence[P
     if missing:
         where = ", ".join(_shown(p) for p in paths)
         names = ", ".join(f"{task.function!r} (task {task.id})" for task in missing)
-        raise UserError(f"{_shown(manifest.folder / 'manifest.toml')}: the function(s) {names} are not defined "
-                        f"at the top level of {where}; fix the [[tasks]] entry or the reference")  # fmt: skip
+        raise UserError(
+            f"{_shown(manifest.folder / 'manifest.toml')}: the function(s) {names} are not defined "
+            f"at the top level of {where}; fix the [[tasks]] entry or the reference"
+        )
     parts = [_header(manifest, docstrings)]
     if futures:
         parts.append(f"from __future__ import {', '.join(sorted(futures))}\n")
@@ -129,8 +131,9 @@ class _Source:
         self.docstring = ast.get_docstring(self.tree) or ""
         self.futures: set[str] = set()
 
-    def handout(self, tasks: dict[str, Task], solution: bool, seen_imports: set[str],
-                found: dict[str, Path], partial: set[str]) -> str:  # fmt: skip
+    def handout(
+        self, tasks: dict[str, Task], solution: bool, seen_imports: set[str], found: dict[str, Path], partial: set[str]
+    ) -> str:
         edits: list[_Edit] = []
         body = self.tree.body
         if self.docstring:
@@ -151,13 +154,17 @@ class _Source:
             if isinstance(node, (ast.Import, ast.ImportFrom)) and node not in body:
                 self._is_internal(node, nested=True)  # raises for a nested import of a reference module
 
-        marker_lines = {n for n, line in enumerate(self.lines, 1) if BEGIN_SOLUTION.match(line) or END_SOLUTION.match(line)}
+        marker_lines = {
+            n for n, line in enumerate(self.lines, 1) if BEGIN_SOLUTION.match(line) or END_SOLUTION.match(line)
+        }
         for name, node in _definitions(self.tree):
             if name not in tasks:
                 continue
             if name in found:
-                raise UserError(f"{name} is defined in both {_shown(found[name])} and {_shown(self.path)}; "
-                                "a task must name exactly one function")  # fmt: skip
+                raise UserError(
+                    f"{name} is defined in both {_shown(found[name])} and {_shown(self.path)}; "
+                    "a task must name exactly one function"
+                )
             found[name] = self.path
             markers = sorted(n for n in marker_lines if node.lineno <= n <= node.end_lineno)
             marker_lines -= set(markers)
@@ -170,8 +177,10 @@ class _Source:
                 edits.append(self._blank_edit(tasks[name], node))
         if marker_lines:
             line = min(marker_lines)
-            raise UserError(f"{_shown(self.path)}, line {line}: a # BEGIN/END SOLUTION marker outside every task "
-                            "function; markers may only sit inside a function the manifest lists in [[tasks]]")  # fmt: skip
+            raise UserError(
+                f"{_shown(self.path)}, line {line}: a # BEGIN/END SOLUTION marker outside every task "
+                "function; markers may only sit inside a function the manifest lists in [[tasks]]"
+            )
 
         lines = list(self.lines)
         for edit in sorted(edits, key=lambda e: e.start, reverse=True):
@@ -184,26 +193,36 @@ class _Source:
         if isinstance(node, ast.Import):
             if not any(alias.name == "reference" or alias.name.startswith("reference.") for alias in node.names):
                 return False
-            raise UserError(f"{where}: `import reference...` cannot work in a self-contained handout; "
-                            "import the names you need with `from .module import name`")  # fmt: skip
+            raise UserError(
+                f"{where}: `import reference...` cannot work in a self-contained handout; "
+                "import the names you need with `from .module import name`"
+            )
         module = node.module or ""
         if node.level == 0 and module != "reference" and not module.startswith("reference."):
             return False
         if nested:
-            raise UserError(f"{where}: an import of another reference module inside a function or class; "
-                            "move it to the top of the module so the handout can drop it")  # fmt: skip
+            raise UserError(
+                f"{where}: an import of another reference module inside a function or class; "
+                "move it to the top of the module so the handout can drop it"
+            )
         name = module.split(".")[-1] if module not in ("", "reference") else ""
         if not name:
-            raise UserError(f"{where}: `from . import {', '.join(a.name for a in node.names)}` needs a module alias the "
-                            "handout does not make yet; import the names themselves (`from .module import name`)")  # fmt: skip
+            raise UserError(
+                f"{where}: `from . import {', '.join(a.name for a in node.names)}` needs a module alias the "
+                "handout does not make yet; import the names themselves (`from .module import name`)"
+            )
         if name not in self.earlier:
             hint = " (it comes later in sources: put it first)" if name in self.later else ""
-            raise UserError(f"{where}: imports from reference module {name!r}, which the manifest's sources do not "
-                            f"include before {self.path.stem!r}{hint}")  # fmt: skip
+            raise UserError(
+                f"{where}: imports from reference module {name!r}, which the manifest's sources do not "
+                f"include before {self.path.stem!r}{hint}"
+            )
         renamed = [alias for alias in node.names if alias.asname and alias.asname != alias.name]
         if renamed or any(alias.name == "*" for alias in node.names):
-            raise UserError(f"{where}: `as` renames and `*` imports between reference modules are not supported "
-                            "in a handout; import the names as they are")  # fmt: skip
+            raise UserError(
+                f"{where}: `as` renames and `*` imports between reference modules are not supported "
+                "in a handout; import the names as they are"
+            )
         return True
 
     def _body_start(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, str]:
@@ -211,25 +230,37 @@ class _Source:
         first = node.body[0]
         line = self.lines[first.lineno - 1]
         if line[: first.col_offset].strip():
-            raise UserError(f"{_shown(self.path)}, line {first.lineno}: put the body of {node.name} on its own lines "
-                            "so the handout can blank it")  # fmt: skip
+            raise UserError(
+                f"{_shown(self.path)}, line {first.lineno}: put the body of {node.name} on its own lines "
+                "so the handout can blank it"
+            )
         indent = line[: first.col_offset]
-        has_docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+        has_docstring = (
+            isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+        )
         return (first.end_lineno + 1 if has_docstring else first.lineno), indent
 
     def _blank_edit(self, task: Task, node: ast.FunctionDef | ast.AsyncFunctionDef) -> _Edit:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            raise UserError(f"{_shown(self.path)}: task {task.id} names {task.function!r}, which is a class; "
-                            "tasks name functions or methods (Class.method)")  # fmt: skip
+            raise UserError(
+                f"{_shown(self.path)}: task {task.id} names {task.function!r}, which is a class; "
+                "tasks name functions or methods (Class.method)"
+            )
         start, indent = self._body_start(node)
         return _Edit(start, _block_end(self.lines, node), todo_lines(task, indent))
 
     def _partial_edits(self, task: Task, node: ast.AST, markers: list[int]) -> list[_Edit]:
         edits = []
         for begin, end in zip(markers[::2], markers[1::2] + [None]):
-            if not BEGIN_SOLUTION.match(self.lines[begin - 1]) or end is None or not END_SOLUTION.match(self.lines[end - 1]):
-                raise UserError(f"{_shown(self.path)}, line {begin}: unbalanced # BEGIN SOLUTION / # END SOLUTION in "
-                                f"{task.function}; each BEGIN needs an END after it, without nesting")  # fmt: skip
+            if (
+                not BEGIN_SOLUTION.match(self.lines[begin - 1])
+                or end is None
+                or not END_SOLUTION.match(self.lines[end - 1])
+            ):
+                raise UserError(
+                    f"{_shown(self.path)}, line {begin}: unbalanced # BEGIN SOLUTION / # END SOLUTION in "
+                    f"{task.function}; each BEGIN needs an END after it, without nesting"
+                )
             line = self.lines[begin - 1]
             edits.append(_Edit(begin, end, todo_lines(task, line[: len(line) - len(line.lstrip())])))
         return edits
@@ -261,20 +292,24 @@ def _block_end(lines: list[str], node: ast.AST) -> int:
 
 def _header(manifest: Manifest, docstrings: list[str]) -> str:
     width = max(len(task.function) for task in manifest.tasks)
-    rows = [f"    {task.id:<5} {task.function:<{width}}  {_points(task.points):>9}  {task.title}".rstrip()
-            for task in manifest.tasks]  # fmt: skip
-    text = "\n".join([
-        manifest.title if manifest.title.endswith((".", "!", "?")) else manifest.title + ".",
-        "",
-        "Implement the functions listed below. Until you do, each one raises",
-        "NotImplementedError: replace the lines marked TODO with your code, and keep",
-        "the function's name, signature and docstring.",
-        "",
-        "    task  function" + " " * (width - 8) + "     points  title",
-        *rows,
-        f"    total {_points(manifest.max_score)}",
-        *("\n" + docstring for docstring in docstrings),
-    ])  # fmt: skip
+    rows = [
+        f"    {task.id:<5} {task.function:<{width}}  {_points(task.points):>9}  {task.title}".rstrip()
+        for task in manifest.tasks
+    ]
+    text = "\n".join(
+        [
+            manifest.title if manifest.title.endswith((".", "!", "?")) else manifest.title + ".",
+            "",
+            "Implement the functions listed below. Until you do, each one raises",
+            "NotImplementedError: replace the lines marked TODO with your code, and keep",
+            "the function's name, signature and docstring.",
+            "",
+            "    task  function" + " " * (width - 8) + "     points  title",
+            *rows,
+            f"    total {_points(manifest.max_score)}",
+            *("\n" + docstring for docstring in docstrings),
+        ]
+    )
     return '"""' + text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + '\n"""\n'
 
 
@@ -313,7 +348,9 @@ def _verify_blanked(text: str, manifest: Manifest, partial: set[str]) -> None:
         else:
             blanked = len(body) == 1 and _raises_not_implemented(body[0])
         if not blanked:
-            raise RuntimeError(f"internal error: {task.function} (task {task.id}) is not blanked in the student handout")
+            raise RuntimeError(
+                f"internal error: {task.function} (task {task.id}) is not blanked in the student handout"
+            )
 
 
 def _is_docstring(node: ast.stmt) -> bool:
@@ -384,8 +421,10 @@ def read_narrative(manifest: Manifest) -> Narrative:
         return Narrative([], {})
     path = manifest.folder / manifest.narrative
     if not path.is_file():
-        raise UserError(f"{_shown(manifest.folder / 'manifest.toml')}: narrative = {manifest.narrative!r}, "
-                        f"but {_shown(path)} does not exist")  # fmt: skip
+        raise UserError(
+            f"{_shown(manifest.folder / 'manifest.toml')}: narrative = {manifest.narrative!r}, "
+            f"but {_shown(path)} does not exist"
+        )
     introduction: list[list[str]] = [[]]
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
@@ -406,7 +445,9 @@ def read_narrative(manifest: Manifest) -> Narrative:
         else:
             introduction[-1].append(line)
     cells = ["\n".join(cell).strip() for cell in introduction]
-    return Narrative([cell for cell in cells if cell], {name: "\n".join(text).strip() for name, text in sections.items()})
+    return Narrative(
+        [cell for cell in cells if cell], {name: "\n".join(text).strip() for name, text in sections.items()}
+    )
 
 
 def build_notebook(manifest: Manifest, solution: bool, *, source_paths: Sequence[Path] | None = None):
@@ -423,12 +464,16 @@ def _notebook(manifest: Manifest, module: str):
     names = {block.name for block in blocks if block.name}
     unknown = sorted(set(narrative.sections) - names)
     if unknown:
-        raise UserError(f"{_shown(manifest.folder / manifest.narrative)}: blocks for {', '.join(unknown)}, which the "
-                        f"handout does not define (it defines: {', '.join(sorted(names))})")  # fmt: skip
+        raise UserError(
+            f"{_shown(manifest.folder / manifest.narrative)}: blocks for {', '.join(unknown)}, which the "
+            f"handout does not define (it defines: {', '.join(sorted(names))})"
+        )
     context = {
         "assignment": manifest.id,
         "title": manifest.title,
-        "tasks": [{"id": t.id, "function": t.function, "points": _points(t.points), "title": t.title} for t in manifest.tasks],
+        "tasks": [
+            {"id": t.id, "function": t.function, "points": _points(t.points), "title": t.title} for t in manifest.tasks
+        ],
         "total": _points(manifest.max_score),
         "module_name": f"{manifest.id}.py",
         "notebook_name": f"{manifest.id}.ipynb",
@@ -436,17 +481,22 @@ def _notebook(manifest: Manifest, module: str):
         "marker": CHECK_CELL_MARKER,
     }
     cells = [_cell(v4.new_markdown_cell, render(TITLE_TEMPLATE, **context), "title")]
-    cells += [_cell(v4.new_markdown_cell, text, f"introduction-{n}") for n, text in enumerate(narrative.introduction, 1)]
+    cells += [
+        _cell(v4.new_markdown_cell, text, f"introduction-{n}") for n, text in enumerate(narrative.introduction, 1)
+    ]
     for number, block in enumerate(blocks, start=1):
         key = re.sub(r"[^A-Za-z0-9_-]", "-", block.name or ("preamble" if number == 1 else str(number)))[:50]
         if block.name in narrative.sections:
             cells.append(_cell(v4.new_markdown_cell, narrative.sections[block.name], f"about-{key}"))
         cells.append(_cell(v4.new_code_cell, block.source, f"code-{key}"))
     cells.append(_cell(v4.new_code_cell, render(CHECK_CELL_TEMPLATE, **context).strip("\n"), "visible-checks"))
-    notebook = v4.new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })  # fmt: skip
+    notebook = v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+    )
     nbformat.validate(notebook)
     return notebook
 

@@ -23,12 +23,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.homework import manifest as manifests
-from grader.homework import samples
+from grader.authoring.handout import build_module
 from grader.errors import UserError
 from grader.files import write_atomic
 from grader.grading.grade import grade
-from grader.authoring.handout import build_module
+from grader.homework import manifest as manifests
+from grader.homework import samples
 from grader.outputs.results import GradingResult
 
 
@@ -53,10 +53,14 @@ def load_mistakes(manifest: manifests.Manifest) -> list[Mistake]:
         try:
             mistake = Mistake(entry["function"], entry.get("about", ""), samples.edits_of(entry, required=True))
         except (KeyError, TypeError) as error:
-            raise UserError(f"{path}: [[mistakes]] number {number} needs function, about and edits = [{{old, new}}] "
-                            f"({error} is missing or malformed)") from None  # fmt: skip
+            raise UserError(
+                f"{path}: [[mistakes]] number {number} needs function, about and edits = [{{old, new}}] "
+                f"({error} is missing or malformed)"
+            ) from None
         if mistake.function not in manifest.functions:
-            raise UserError(f"{path}: [[mistakes]] number {number} names {mistake.function!r}, not a task of {manifest.id}")
+            raise UserError(
+                f"{path}: [[mistakes]] number {number} names {mistake.function!r}, not a task of {manifest.id}"
+            )
         mistakes.append(mistake)
     return mistakes
 
@@ -76,23 +80,33 @@ def validate(assignment: str) -> list[Verdict]:
 
         full = grade(solution, str(manifest.folder))
         wrong = [t for t in full.tests if not t.passed]
-        verdicts.append(Verdict("the reference solution scores full marks", full.score == full.max_score and not wrong,
-                                f"{full.score:g} / {full.max_score:g}" + "".join(f"; {t.name}: {t.message}" for t in wrong)))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                "the reference solution scores full marks",
+                full.score == full.max_score and not wrong,
+                f"{full.score:g} / {full.max_score:g}" + "".join(f"; {t.name}: {t.message}" for t in wrong),
+            )
+        )
 
         zero = grade(blank, str(manifest.folder))
         not_implemented = [t for t in zero.tests if t.status == "failed" and "not implemented" in t.message]
         grader_faults = [e for e in zero.errors if e.startswith("grader error")]
-        verdicts.append(Verdict(
-            "the blank handout scores zero, every test saying not implemented, without grader errors",
-            zero.score == 0 and len(not_implemented) == len(zero.tests) and not grader_faults,
-            f"{zero.score:g} / {zero.max_score:g}, {len(not_implemented)} of {len(zero.tests)} tests not implemented"
-            + "".join(f"; {e}" for e in grader_faults + zero.errors),
-        ))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                "the blank handout scores zero, every test saying not implemented, without grader errors",
+                zero.score == 0 and len(not_implemented) == len(zero.tests) and not grader_faults,
+                f"{zero.score:g} / {zero.max_score:g}, "
+                f"{len(not_implemented)} of {len(zero.tests)} tests not implemented"
+                + "".join(f"; {e}" for e in grader_faults + zero.errors),
+            )
+        )
 
         reference_points = _points_by_function(full)
         for number, mistake in enumerate(mistakes, 1):
             sample = samples.Sample(file=f"mistake_{number}.py", about=mistake.about, score=0, edits=mistake.edits)
-            path = write_atomic(Path(folder) / f"mistake_{number}" / f"{manifest.id}.py", samples.derive(manifest, sample))
+            path = write_atomic(
+                Path(folder) / f"mistake_{number}" / f"{manifest.id}.py", samples.derive(manifest, sample)
+            )
             points = _points_by_function(grade(path, str(manifest.folder)))
             lost = {name: reference_points[name] - points.get(name, 0.0) for name in reference_points}
             others = [f"{name} (−{loss:g})" for name, loss in lost.items() if name != mistake.function and loss > 1e-9]
@@ -102,8 +116,13 @@ def validate(assignment: str) -> list[Verdict]:
                 detail += "; but it also costs " + ", ".join(others)
             verdicts.append(Verdict(f"mistake {number} is caught: {mistake.about}", caught, detail))
     if not mistakes:
-        verdicts.append(Verdict("the catalogue of mistakes exists", False,
-                                f"{manifest.folder / 'mistakes.toml'} lists no [[mistakes]]: add the realistic ones"))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                "the catalogue of mistakes exists",
+                False,
+                f"{manifest.folder / 'mistakes.toml'} lists no [[mistakes]]: add the realistic ones",
+            )
+        )
     return verdicts
 
 
@@ -113,6 +132,8 @@ def run_validate(assignment: str) -> int:
     for verdict in verdicts:
         print(f"  {'ok  ' if verdict.holds else 'FAIL'}  {verdict.claim}\n        {verdict.detail}")
     failed = sum(not v.holds for v in verdicts)
-    print(f"\n{assignment}: " + (f"{failed} of {len(verdicts)} claims do NOT hold" if failed
-                                  else f"all {len(verdicts)} claims hold"))  # fmt: skip
+    print(
+        f"\n{assignment}: "
+        + (f"{failed} of {len(verdicts)} claims do NOT hold" if failed else f"all {len(verdicts)} claims hold")
+    )
     return 1 if failed else 0

@@ -1,4 +1,6 @@
-"""Grade a class (``discover`` → ``fingerprint`` → ``run``): every submission in a folder, in parallel, into a gradebook and one report per student.
+"""Grade a class: every submission in a folder, in parallel, into a gradebook and one report per student.
+
+Stages: ``discover`` (the submissions) → ``fingerprint`` (what to regrade) → ``run`` (the pool).
 
     grader batch <folder> --assignment <hw> --out <dir> [--workers N]
 

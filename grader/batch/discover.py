@@ -38,8 +38,6 @@ class Entry:
     fingerprint: dict = field(default_factory=dict)
 
 
-
-
 def safe_name(text: str) -> str:
     """``text`` as one harmless path component: no separators, no leading dot, never empty."""
     name = re.sub(r"\.{2,}", "_", _UNSAFE.sub("_", str(text).strip())).lstrip(".")[:100]
@@ -50,8 +48,10 @@ def discover(folder: Path, out: Path | None = None) -> tuple[list[Entry], list[s
     """The submissions in ``folder`` (sorted by student) and notes about what was left out or renamed."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise UserError(f"{folder} is not a folder: give the folder holding one file or sub-folder per student, "
-                        "or a Gradescope export")  # fmt: skip
+        raise UserError(
+            f"{folder} is not a folder: give the folder holding one file or sub-folder per student, "
+            "or a Gradescope export"
+        )
     out_resolved = Path(out).resolve() if out is not None else None
     if out_resolved == folder.resolve():
         raise UserError(f"--out {out} is the submissions folder itself: write the results somewhere else")
@@ -78,10 +78,14 @@ def discover(folder: Path, out: Path | None = None) -> tuple[list[Entry], list[s
     if metadata is not None:
         missing = sorted(set(metadata) - {e.path.name for e in entries})
         if missing:
-            notes.append(f"{GRADESCOPE_METADATA} lists {len(missing)} submission(s) with no folder: {', '.join(missing[:5])}")
+            notes.append(
+                f"{GRADESCOPE_METADATA} lists {len(missing)} submission(s) with no folder: {', '.join(missing[:5])}"
+            )
     if not entries:
-        raise UserError(f"{folder} holds no submissions: expected one .py or .ipynb file or one sub-folder per student"
-                        f" (or a Gradescope export with its {GRADESCOPE_METADATA})")  # fmt: skip
+        raise UserError(
+            f"{folder} holds no submissions: expected one .py or .ipynb file or one sub-folder per student"
+            f" (or a Gradescope export with its {GRADESCOPE_METADATA})"
+        )
     entries.sort(key=lambda e: (e.student.lower(), e.path.name))
     _make_unique(entries, notes)
     return entries, notes
@@ -99,7 +103,9 @@ def _make_unique(entries: list[Entry], notes: list[str]) -> None:
             number += 1
             name = f"{entry.student}-{number}"
         if name != entry.student:
-            notes.append(f"{entry.path.name}: student {entry.student!r} has another submission; its results are in {name}/")
+            notes.append(
+                f"{entry.path.name}: student {entry.student!r} has another submission; its results are in {name}/"
+            )
         entry.student = name
         taken.add(name.lower())
 

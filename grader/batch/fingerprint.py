@@ -56,5 +56,9 @@ def homework_hash(manifest: manifests.Manifest) -> str:
 
 
 def fingerprint(submission: Path, manifest: manifests.Manifest, homework: str) -> dict:
-    return {"version": FINGERPRINT_VERSION, "assignment": manifest.id, "submission_sha256": content_hash(submission),
-            "homework_sha256": homework}  # fmt: skip
+    return {
+        "version": FINGERPRINT_VERSION,
+        "assignment": manifest.id,
+        "submission_sha256": content_hash(submission),
+        "homework_sha256": homework,
+    }

@@ -22,7 +22,7 @@ from grader.errors import UserError
 from grader.files import write_atomic
 from grader.homework import manifest as manifests
 from grader.outputs.gradebook import write_gradebook
-from grader.outputs.results import GradingResult, TestResult, TestStatus, write_json_atomically
+from grader.outputs.results import GradingResult, TestResult, write_json_atomically
 
 
 def check_homework(manifest: manifests.Manifest) -> list[TestResult]:
@@ -35,24 +35,33 @@ def check_homework(manifest: manifests.Manifest) -> list[TestResult]:
     from grader.grading.harness import HarnessPlugin, run_tests
     from grader.sandbox import Unavailable
 
-    plugin = HarnessPlugin(sandbox=Unavailable("no submission (checking the homework)"), functions=manifest.functions,
-                           tests_root=manifest.folder / "tests")  # fmt: skip
+    plugin = HarnessPlugin(
+        sandbox=Unavailable("no submission (checking the homework)"),
+        functions=manifest.functions,
+        tests_root=manifest.folder / "tests",
+    )
     tests = run_tests(plugin, test_files(manifest, VISIBILITIES))
     if plugin.grader_errors:
-        raise UserError(f"{manifest.folder / 'tests'}: tests fail before calling any student code: "
-                        + "; ".join(plugin.grader_errors[:5]))  # fmt: skip
+        raise UserError(
+            f"{manifest.folder / 'tests'}: tests fail before calling any student code: "
+            + "; ".join(plugin.grader_errors[:5])
+        )
     check_points(manifest, tests)
     return tests
 
 
-def failed_result(tests: list[TestResult], submission: Path, manifest: manifests.Manifest, message: str) -> GradingResult:
+def failed_result(
+    tests: list[TestResult], submission: Path, manifest: manifests.Manifest, message: str
+) -> GradingResult:
     """A complete result, every test an error with ``message``, for a submission the grader itself failed on."""
     return GradingResult(
         assignment=manifest.id,
         submission=str(submission),
         score=0.0,
         max_score=round(sum(t.max_score for t in tests), 6),
-        tests=[replace(t, score=0.0, status="error", message=f"{t.functions[0]}: {message}", details=[]) for t in tests],
+        tests=[
+            replace(t, score=0.0, status="error", message=f"{t.functions[0]}: {message}", details=[]) for t in tests
+        ],
         errors=[message],
         functions=list(manifest.functions),
     )
@@ -87,11 +96,16 @@ def _grade_one(job: _Job) -> tuple[dict, str, str]:
 
 
 def _plain_report(result: GradingResult, problem: str) -> str:
-    rows = "".join(f"<tr><td>{escape(t.name)}</td><td>{t.score:g} / {t.max_score:g}</td><td>{escape(t.status)}</td>"
-                   f"<td>{escape(t.message)}</td></tr>" for t in result.tests)  # fmt: skip
-    return (f"<!doctype html><meta charset='utf-8'><title>{escape(result.assignment)}</title>"
-            f"<h1>{escape(result.assignment)}: {result.score:g} / {result.max_score:g}</h1><p>{escape(problem)}</p>"
-            f"<table>{rows}</table>\n")  # fmt: skip
+    rows = "".join(
+        f"<tr><td>{escape(t.name)}</td><td>{t.score:g} / {t.max_score:g}</td><td>{escape(t.status)}</td>"
+        f"<td>{escape(t.message)}</td></tr>"
+        for t in result.tests
+    )
+    return (
+        f"<!doctype html><meta charset='utf-8'><title>{escape(result.assignment)}</title>"
+        f"<h1>{escape(result.assignment)}: {result.score:g} / {result.max_score:g}</h1><p>{escape(problem)}</p>"
+        f"<table>{rows}</table>\n"
+    )
 
 
 def _load_previous(folder: Path, wanted: dict) -> GradingResult | None:
@@ -112,7 +126,9 @@ def _save(out: Path, entry: Entry, data: dict, html: str) -> None:
 
 
 def _run_pool(jobs: dict[str, _Job], workers: int, on_done) -> dict[str, _Job]:
-    """Grade ``jobs`` in ``workers`` processes, calling ``on_done(student, outcome)``; returns the jobs a dead worker lost."""
+    """Grade ``jobs`` in ``workers`` processes, calling ``on_done(student, outcome)``.
+
+    Returns the jobs a dead worker lost."""
     lost = {}
     pool = ProcessPoolExecutor(max_workers=workers)
     try:
@@ -179,8 +195,14 @@ def run_batch(folder: Path, assignment: str, out: Path, workers: int | None = No
     if jobs:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(jobs), desc=f"grading {manifest.id}", unit="submission", file=sys.stderr,
-                   disable=not sys.stderr.isatty(), dynamic_ncols=True)  # fmt: skip
+        bar = tqdm(
+            total=len(jobs),
+            desc=f"grading {manifest.id}",
+            unit="submission",
+            file=sys.stderr,
+            disable=not sys.stderr.isatty(),
+            dynamic_ncols=True,
+        )
 
         def on_done(student: str, outcome: tuple[dict, str, str]) -> None:
             data, html, crash = outcome
@@ -199,15 +221,23 @@ def run_batch(folder: Path, assignment: str, out: Path, workers: int | None = No
     gradebook = write_gradebook(out / "gradebook.csv", ordered, folder, template, manifest)
     from grader.outputs.report import class_summary
 
-    summary = write_atomic(out / "summary.html", class_summary([(e.student, r) for e, r in ordered], title=manifest.title))
+    summary = write_atomic(
+        out / "summary.html", class_summary([(e.student, r) for e, r in ordered], title=manifest.title)
+    )
 
     scores = [r.score for _, r in ordered]
     unloadable = sum(1 for _, r in ordered if r.tests and all(t.status == "error" for t in r.tests))
-    print(f"{manifest.id}: {len(entries)} submissions: {len(jobs)} graded, {skipped} skipped (unchanged, results reused); "
-          f"mean {sum(scores) / len(scores):.2f} / {manifest.max_score:g}; {unloadable} could not be loaded (every test an error); "
-          f"{time.monotonic() - started:.1f} s")  # fmt: skip
-    print(f"  gradebook  {gradebook}\n  summary    {summary}\n  reports    {out / '<student>' / 'report.html'}"
-          f" (and result.json)")  # fmt: skip
+    print(
+        f"{manifest.id}: {len(entries)} submissions: {len(jobs)} graded, "
+        f"{skipped} skipped (unchanged, results reused); "
+        f"mean {sum(scores) / len(scores):.2f} / {manifest.max_score:g}; "
+        f"{unloadable} could not be loaded (every test an error); "
+        f"{time.monotonic() - started:.1f} s"
+    )
+    print(
+        f"  gradebook  {gradebook}\n  summary    {summary}\n  reports    {out / '<student>' / 'report.html'}"
+        f" (and result.json)"
+    )
     for student, crash in crashes.items():
         print(f"grader batch: {student}: {crash}", file=sys.stderr)
     return 1 if crashes else 0

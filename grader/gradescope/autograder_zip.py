@@ -46,9 +46,16 @@ EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed: the same project gives the same zip
 SCRIPTS = {"setup.sh": "gradescope/setup.sh.j2", "run_autograder": "gradescope/run_autograder.j2"}
 # What run_autograder writes when the grader cannot even start (no venv: setup.sh failed?).
-NO_GRADER_RESULT = {"score": 0, "execution_time": 0, "output": "autograder error: the grader could not start. This is not a "
-                    "verdict on your code; ask your instructor.", "output_format": "text", "visibility": "visible",
-                    "stdout_visibility": "hidden", "extra_data": {"autograder_error": True}, "tests": []}  # fmt: skip
+NO_GRADER_RESULT = {
+    "score": 0,
+    "execution_time": 0,
+    "output": "autograder error: the grader could not start. This is not a verdict on your code; ask your instructor.",
+    "output_format": "text",
+    "visibility": "visible",
+    "stdout_visibility": "hidden",
+    "extra_data": {"autograder_error": True},
+    "tests": [],
+}
 
 
 def python_minimum() -> tuple[int, int]:
@@ -57,7 +64,7 @@ def python_minimum() -> tuple[int, int]:
         requirement = tomllib.load(f)["project"]["requires-python"]
     match = re.fullmatch(r"\s*>=\s*(\d+)\.(\d+)\s*", requirement)
     if not match:
-        raise UserError(f"pyproject.toml: requires-python = {requirement!r}; setup.sh understands only \">=X.Y\"")
+        raise UserError(f'pyproject.toml: requires-python = {requirement!r}; setup.sh understands only ">=X.Y"')
     return int(match[1]), int(match[2])
 
 
@@ -66,8 +73,13 @@ def render_scripts(manifest: manifests.Manifest) -> dict[str, str]:
     minimum = python_minimum()
     fallback = json.dumps(NO_GRADER_RESULT)
     assert "'" not in fallback  # run_autograder prints it between single quotes
-    context = {"assignment": manifest.id, "venv": VENV, "python_minimum": "%d.%d" % minimum,
-               "python_minimum_tuple": "%d, %d" % minimum, "fallback_json": fallback}  # fmt: skip
+    context = {
+        "assignment": manifest.id,
+        "venv": VENV,
+        "python_minimum": "{}.{}".format(*minimum),
+        "python_minimum_tuple": "{}, {}".format(*minimum),
+        "fallback_json": fallback,
+    }
     return {name: render(template, **context) for name, template in SCRIPTS.items()}
 
 
@@ -77,8 +89,11 @@ def _project_files(manifest: manifests.Manifest) -> list[tuple[str, Path]]:
     for folder in [PROJECT_ROOT / name for name in PROJECT_FOLDERS] + [PROJECT_ROOT / "assignments" / manifest.id]:
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(PROJECT_ROOT)
-            if (path.is_file() and not any(part.startswith(".") or part in EXCLUDED_PARTS for part in relative.parts)
-                    and path.suffix not in EXCLUDED_SUFFIXES):  # fmt: skip
+            if (
+                path.is_file()
+                and not any(part.startswith(".") or part in EXCLUDED_PARTS for part in relative.parts)
+                and path.suffix not in EXCLUDED_SUFFIXES
+            ):
                 files.append((relative.as_posix(), path))
     return files
 
@@ -135,15 +150,19 @@ def container_warnings(manifest: manifests.Manifest) -> list[str]:
     warnings = []
     room = container.memory_mb - GRADER_MEMORY_MB
     if limits.memory_mb > room:
-        warnings.append(f"[limits] memory_mb = {limits.memory_mb} lets student code take more memory than Gradescope's "
-                        f"container has ({container.memory_mb} MB, of which the grader needs about {GRADER_MEMORY_MB}): "
-                        f"lower it to {max(room, 0)}, or give the container {limits.memory_mb + GRADER_MEMORY_MB} MB "
-                        "in Gradescope's Autograder Settings and in [gradescope] memory_mb")  # fmt: skip
+        warnings.append(
+            f"[limits] memory_mb = {limits.memory_mb} lets student code take more memory than Gradescope's "
+            f"container has ({container.memory_mb} MB, of which the grader needs about {GRADER_MEMORY_MB}): "
+            f"lower it to {max(room, 0)}, or give the container {limits.memory_mb + GRADER_MEMORY_MB} MB "
+            "in Gradescope's Autograder Settings and in [gradescope] memory_mb"
+        )
     seconds = worst_case_seconds(manifest)
     if seconds > container.timeout_minutes * 60:
-        warnings.append(f"grading one submission can take {seconds:g} s (load_seconds once, then call_seconds and a reload "
-                        f"for each of the {len(manifest.functions)} functions, when all time out) but Gradescope stops "
-                        f"it after {container.timeout_minutes:g} minutes with a 0 and no breakdown: lower [limits] "
-                        "call_seconds or load_seconds, or raise the timeout in Gradescope's Autograder Settings and in "
-                        "[gradescope] timeout_minutes")  # fmt: skip
+        warnings.append(
+            f"grading one submission can take {seconds:g} s (load_seconds once, then call_seconds and a reload "
+            f"for each of the {len(manifest.functions)} functions, when all time out) but Gradescope stops "
+            f"it after {container.timeout_minutes:g} minutes with a 0 and no breakdown: lower [limits] "
+            "call_seconds or load_seconds, or raise the timeout in Gradescope's Autograder Settings and in "
+            "[gradescope] timeout_minutes"
+        )
     return warnings

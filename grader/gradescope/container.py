@@ -29,16 +29,22 @@ from grader.outputs.results import write_json_atomically
 
 GRADER_FOLDER = Path(__file__).resolve().parent.parent
 # Shown to students when grading never finished: the file is written before grading starts.
-FALLBACK_MESSAGE = ("The autograder did not finish grading this submission (it was stopped before it could write "
-                    "its result: out of memory or out of time?). This 0 is a placeholder written before grading "
-                    "started, not your grade. Check that your file runs on its own, then submit again or ask your "
-                    "instructor.")  # fmt: skip
-ERROR_MESSAGE = ("autograder error: the grader itself failed ({what}). This is not a verdict on your code; "
-                 "your instructor can see the details. Submit again later or ask your instructor.")  # fmt: skip
+FALLBACK_MESSAGE = (
+    "The autograder did not finish grading this submission (it was stopped before it could write "
+    "its result: out of memory or out of time?). This 0 is a placeholder written before grading "
+    "started, not your grade. Check that your file runs on its own, then submit again or ask your "
+    "instructor."
+)
+ERROR_MESSAGE = (
+    "autograder error: the grader itself failed ({what}). This is not a verdict on your code; "
+    "your instructor can see the details. Submit again later or ask your instructor."
+)
 
 
 def run(root: Path = Path("/autograder"), *, limits: manifests.Limits | None = None) -> int:
-    """Grade ``root/submission`` with the homework of ``root/source/grader_config.json``; write ``root/results/results.json``.
+    """Grade ``root/submission`` with the homework of ``root/source/grader_config.json``.
+
+    Writes ``root/results/results.json``.
 
     A valid results.json exists on every path: a 0-point placeholder saying that grading did not
     finish is written first, before any student code runs, and replaced (atomically) by the real
@@ -67,8 +73,9 @@ def run(root: Path = Path("/autograder"), *, limits: manifests.Limits | None = N
     except Exception as error:  # our own fault, never the student's: still a valid file
         details = traceback.format_exc()
         print(details, file=sys.stdout)
-        data = message_only(ERROR_MESSAGE.format(what=type(error).__name__),
-                             {"autograder_error": True, "traceback": details[-4000:]})  # fmt: skip
+        data = message_only(
+            ERROR_MESSAGE.format(what=type(error).__name__), {"autograder_error": True, "traceback": details[-4000:]}
+        )
     data["execution_time"] = round(time.monotonic() - started, 3)
     data.setdefault("extra_data", {})["grader"] = str(GRADER_FOLDER)  # which copy graded: the zip's, for instructors
     try:
@@ -89,8 +96,11 @@ def protect(root: Path) -> None:
     """
     if os.geteuid() != 0:
         return
-    for path, mode, kind in ((root / "source", 0o700, os.O_DIRECTORY), (root / "results", 0o700, os.O_DIRECTORY),
-                             (root / "submission_metadata.json", 0o600, 0)):  # fmt: skip
+    for path, mode, kind in (
+        (root / "source", 0o700, os.O_DIRECTORY),
+        (root / "results", 0o700, os.O_DIRECTORY),
+        (root / "submission_metadata.json", 0o600, 0),
+    ):
         # submission_metadata.json: previous submissions' results, the group's e-mails
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | kind)
@@ -110,7 +120,7 @@ def read_config(root: Path) -> dict:
     except (OSError, ValueError) as error:
         raise RuntimeError(f"{path} is missing or not valid JSON ({error}): rebuild the autograder zip") from None
     if not isinstance(config, dict) or not isinstance(config.get("assignment"), str):
-        raise RuntimeError(f"{path} names no homework: expected {{\"assignment\": \"<hw>\"}}")
+        raise RuntimeError(f'{path} names no homework: expected {{"assignment": "<hw>"}}')
     return config
 
 
@@ -150,15 +160,19 @@ def _unreadable(manifest: manifests.Manifest, folder: Path, error: UserError, li
 def what_to_submit(manifest: manifests.Manifest, folder: Path, error: UserError) -> str:
     """Why ``folder`` holds nothing to grade, in one line that names the files to submit."""
     wanted = f"submit {manifest.id}.py or {manifest.id}.ipynb"
-    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    files = (
+        sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    )
     if not files:
         return f"Nothing was submitted: {wanted}."
     if not any(Path(name).suffix.lower() in SUBMISSION_SUFFIXES for name in files):
-        shown = ", ".join(files[:SHOWN_FILES]) + (f" and {len(files) - SHOWN_FILES} more" if len(files) > SHOWN_FILES else "")
+        shown = ", ".join(files[:SHOWN_FILES]) + (
+            f" and {len(files) - SHOWN_FILES} more" if len(files) > SHOWN_FILES else ""
+        )
         return f"Your submission has no .py or .ipynb file (it has {shown}): {wanted}."
     text = str(error).replace(f"{folder}/", "")
     if text.startswith(str(folder)):
-        text = "Your submission" + text[len(str(folder)):]
+        text = "Your submission" + text[len(str(folder)) :]
     return text.replace(str(folder), "your submission")
 
 
@@ -179,9 +193,13 @@ def self_test(root: Path = Path("/autograder")) -> int:
         path = write_atomic(Path(folder) / f"{manifest.id}.py", build_module(manifest, solution=True))
         result = grade(path, manifest.id)
     print(f"self-test: the reference solution of {manifest.id} scores {result.score:g} / {result.max_score:g} here")
-    print("\n".join([f"  holds: {name}: {how}" for name, how in result.protections.items()]
-                    + [f"  off:   {what}" for what in result.protections_off]
-                    + [f"  warning: {warning}" for warning in container_warnings(manifest)]))  # fmt: skip
+    print(
+        "\n".join(
+            [f"  holds: {name}: {how}" for name, how in result.protections.items()]
+            + [f"  off:   {what}" for what in result.protections_off]
+            + [f"  warning: {warning}" for warning in container_warnings(manifest)]
+        )
+    )
     if abs(result.score - result.max_score) < 1e-9 and not result.errors:
         return 0
     for test in result.tests:
@@ -189,7 +207,7 @@ def self_test(root: Path = Path("/autograder")) -> int:
             print(f"  {test.name}: {test.status}: {test.message}")
     for error in result.errors:
         print(f"  {error}")
-    print("self-test: the autograder does not work in this container: the solution must score full marks", file=sys.stderr)
+    print(
+        "self-test: the autograder does not work in this container: the solution must score full marks", file=sys.stderr
+    )
     return 1
-
-

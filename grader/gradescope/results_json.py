@@ -40,8 +40,10 @@ def results_json(result: GradingResult, manifest: manifests.Manifest | None = No
         except UserError:
             manifest = None
     tests = _tests(result, manifest)
-    function_scores = {name: {"score": formatting.finite(s), "max_score": formatting.finite(m)}
-                       for name, (s, m) in result.function_scores().items()}  # fmt: skip
+    function_scores = {
+        name: {"score": formatting.finite(s), "max_score": formatting.finite(m)}
+        for name, (s, m) in result.function_scores().items()
+    }
     data = {
         "score": formatting.finite(sum(t["score"] for t in tests)),
         "execution_time": formatting.finite(result.execution_time, 3),
@@ -76,18 +78,20 @@ def _tests(result: GradingResult, manifest: manifests.Manifest | None) -> list[d
     for _, test in ranked:
         prefix = task_ids.get(test.charged_to) or str(order.get(test.charged_to, len(order)) + 1)
         counters[prefix] = counters.get(prefix, 0) + 1
-        tests.append({
-            "name": test.name + (" (hidden test)" if test.hidden else ""),
-            "number": f"{prefix}.{counters[prefix]}",
-            "score": formatting.finite(test.score),
-            "max_score": formatting.finite(test.max_score),
-            "status": "passed" if test.passed else "failed",
-            "output": _test_output(test),
-            "output_format": "text",
-            "visibility": HIDDEN_VISIBILITY if test.hidden else "visible",
-            "tags": [str(f) for f in test.functions],
-            "extra_data": {"status": str(test.status)},  # ours: error and timeout are both Gradescope's "failed"
-        })  # fmt: skip
+        tests.append(
+            {
+                "name": test.name + (" (hidden test)" if test.hidden else ""),
+                "number": f"{prefix}.{counters[prefix]}",
+                "score": formatting.finite(test.score),
+                "max_score": formatting.finite(test.max_score),
+                "status": "passed" if test.passed else "failed",
+                "output": _test_output(test),
+                "output_format": "text",
+                "visibility": HIDDEN_VISIBILITY if test.hidden else "visible",
+                "tags": [str(f) for f in test.functions],
+                "extra_data": {"status": str(test.status)},  # ours: error and timeout are both Gradescope's "failed"
+            }
+        )
     return tests
 
 
@@ -109,12 +113,16 @@ def _summary(result: GradingResult) -> str:
     name = os.path.basename(str(result.submission))
     earned = formatting.points(sum(formatting.finite(t.score) for t in visible), 6)
     possible = formatting.points(sum(formatting.finite(t.max_score) for t in visible), 6)
-    lines = [f"{result.assignment}: graded {name}" if name else result.assignment,
-             f"visible tests: {earned} / {possible} points, {sum(t.passed for t in visible)} of {len(visible)} passed"]  # fmt: skip
+    lines = [
+        f"{result.assignment}: graded {name}" if name else result.assignment,
+        f"visible tests: {earned} / {possible} points, {sum(t.passed for t in visible)} of {len(visible)} passed",
+    ]
     if hidden:
         worth = formatting.points(sum(formatting.finite(t.max_score) for t in hidden), 6)
-        lines.append(f"hidden tests: {len(hidden)} tests worth {worth} points; "
-                     "their verdicts and your total are shown when your instructor publishes the grades")  # fmt: skip
+        lines.append(
+            f"hidden tests: {len(hidden)} tests worth {worth} points; "
+            "their verdicts and your total are shown when your instructor publishes the grades"
+        )
     if result.errors:
         lines += ["", "problems with the submission:"] + [f"  - {e}" for e in result.errors]
     scores = result.function_scores(Visibility.VISIBLE)
@@ -126,7 +134,13 @@ def _summary(result: GradingResult) -> str:
 
 def message_only(message: str, extra: dict | None = None) -> dict:
     """A 0-point results.json that only says ``message``."""
-    return {"score": 0.0, "execution_time": 0.0, "output": message, "output_format": "text", "visibility": "visible",
-            "stdout_visibility": "hidden", "tests": [], "extra_data": dict(extra or {})}  # fmt: skip
-
-
+    return {
+        "score": 0.0,
+        "execution_time": 0.0,
+        "output": message,
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [],
+        "extra_data": dict(extra or {}),
+    }

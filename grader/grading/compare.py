@@ -17,9 +17,7 @@ import numbers
 
 import numpy as np
 
-from grader.grading import tolerances
-
-from grader.grading import diagnose
+from grader.grading import diagnose, tolerances
 from grader.sandbox.handles import Handle, type_of
 
 reveal_expected: contextvars.ContextVar[bool] = contextvars.ContextVar("reveal_expected", default=True)
@@ -62,8 +60,15 @@ def _as_array(value) -> np.ndarray | None:
     return None
 
 
-def assert_close(got, expected, *, name: str, rtol: float = tolerances.FORWARD_RTOL,
-                 atol: float = tolerances.FORWARD_ATOL, reveal: bool | None = None) -> None:  # fmt: skip
+def assert_close(
+    got,
+    expected,
+    *,
+    name: str,
+    rtol: float = tolerances.FORWARD_RTOL,
+    atol: float = tolerances.FORWARD_ATOL,
+    reveal: bool | None = None,
+) -> None:
     """Raise :class:`Mismatch` unless ``got`` equals ``expected`` within ``rtol``/``atol`` (numpy's isclose rule).
 
     ``expected`` may be a number, an array, a list, or a dict of those
@@ -132,8 +137,10 @@ def _type_name(value) -> str:
     if value is None:
         return "None (a missing return statement?)"
     if isinstance(value, Handle):
-        return (f"a {type_of(value)} object, which cannot be graded as a value (it stays in the sandbox); "
-                "return numbers, numpy arrays, lists or dicts")  # fmt: skip
+        return (
+            f"a {type_of(value)} object, which cannot be graded as a value (it stays in the sandbox); "
+            "return numbers, numpy arrays, lists or dicts"
+        )
     if isinstance(value, np.ndarray):
         return f"an array of dtype {value.dtype}"
     return f"a {type(value).__name__}"

@@ -40,6 +40,9 @@ def value_hint(got: np.ndarray, expected: np.ndarray) -> str:
                 if abs(ratio - factor) < 1e-6:
                     return f" (off by a factor of {factor:g}: {cause})"
             if ratio > 1 and abs(ratio - round(ratio)) < 1e-6:
-                return f" (off by a factor of {round(ratio)}: a sum where a mean belongs, or a missing division by the batch size?)"
+                return (
+                    f" (off by a factor of {round(ratio)}: a sum where a mean belongs, "
+                    "or a missing division by the batch size?)"
+                )
             return f" (off by a constant factor {ratio:.4g} everywhere)"
     return ""

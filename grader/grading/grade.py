@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from grader.homework import manifest as manifests
 from grader.errors import UserError
 from grader.grading.harness import HarnessPlugin, run_tests
+from grader.grading.submission import read_submission
+from grader.homework import manifest as manifests
 from grader.outputs.results import GradingResult, TestResult
 from grader.sandbox import Sandbox, Unavailable
-from grader.grading.submission import read_submission
 
 VISIBILITIES = ("visible", "hidden")
 
@@ -23,7 +23,9 @@ VISIBILITIES = ("visible", "hidden")
 def test_files(manifest: manifests.Manifest, visibilities=VISIBILITIES) -> list[Path]:
     files = [f for v in visibilities for f in sorted(manifest.tests_dir(v).glob("test_*.py"))]
     if not files:
-        raise UserError(f"{manifest.folder}/tests: no test_*.py files in {' or '.join(f'tests/{v}/' for v in visibilities)}")
+        raise UserError(
+            f"{manifest.folder}/tests: no test_*.py files in {' or '.join(f'tests/{v}/' for v in visibilities)}"
+        )
     return files
 
 
@@ -32,14 +34,23 @@ def check_points(manifest: manifests.Manifest, tests: list[TestResult]) -> None:
     charged: dict[str, float] = {}
     for test in tests:
         charged[test.functions[0]] = charged.get(test.functions[0], 0.0) + test.max_score
-    problems = [f"{task.function} has {charged.get(task.function, 0.0):g} points of tests but the manifest gives it {task.points:g}"
-                for task in manifest.tasks if abs(charged.get(task.function, 0.0) - task.points) > 1e-6]  # fmt: skip
+    problems = [
+        f"{task.function} has {charged.get(task.function, 0.0):g} points of tests "
+        f"but the manifest gives it {task.points:g}"
+        for task in manifest.tasks
+        if abs(charged.get(task.function, 0.0) - task.points) > 1e-6
+    ]
     if problems:
         raise UserError(f"{manifest.folder / 'manifest.toml'}: points do not add up: " + "; ".join(problems))
 
 
-def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use_namespaces: bool = True,
-          limits: manifests.Limits | None = None) -> GradingResult:  # fmt: skip
+def grade(
+    submission_path: Path,
+    assignment: str,
+    visibilities=VISIBILITIES,
+    use_namespaces: bool = True,
+    limits: manifests.Limits | None = None,
+) -> GradingResult:
     """Grade ``submission_path`` (a .py, an .ipynb or a folder holding one) against ``assignment``'s tests.
 
     ``limits`` replaces the manifest's sandbox limits (tests use short ones).
@@ -57,8 +68,9 @@ def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use
         target = Unavailable(f"the submission could not be read: {error}")
     else:
         errors.extend(submission.warnings)
-        sandbox = Sandbox(submission, limits, module_name=manifest.id, use_namespaces=use_namespaces,
-                          remember_timeouts=True)  # fmt: skip
+        sandbox = Sandbox(
+            submission, limits, module_name=manifest.id, use_namespaces=use_namespaces, remember_timeouts=True
+        )
         report = sandbox.start()
         if report.fatal:
             errors.append(report.fatal)
@@ -74,8 +86,9 @@ def grade(submission_path: Path, assignment: str, visibilities=VISIBILITIES, use
     if set(visibilities) == set(VISIBILITIES):
         check_points(manifest, tests)
     if sandbox is not None and sandbox.output_truncated:
-        errors.append(f"the submission printed more than {limits.output_kb} KiB; only the first {limits.output_kb} KiB "
-                      "were kept")  # fmt: skip
+        errors.append(
+            f"the submission printed more than {limits.output_kb} KiB; only the first {limits.output_kb} KiB were kept"
+        )
     errors.extend(f"grader error in {e}" for e in plugin.grader_errors)
     label = "all tests" if set(visibilities) == set(VISIBILITIES) else " and ".join(visibilities) + " tests"
     return GradingResult(

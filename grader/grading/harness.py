@@ -35,16 +35,17 @@ import io
 import math
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from grader.grading import compare
 from grader.errors import UserError
+from grader.grading import compare
 from grader.outputs.results import TestResult, TestStatus, Visibility
 from grader.sandbox import OperationFailed, Sandbox, Status, Unavailable, value_of
+
 
 class Student:
     """``student.forward_pass(...)`` calls the submission's function in the sandbox.
@@ -93,8 +94,14 @@ class WorkedExample:
             matches = compare.matches_printed(value, printed)
         except (TypeError, ValueError):
             value, matches = None, False
-        self.rows.append({"name": name, "student": value if value is None or math.isfinite(value) else str(value),
-                          "lecture": printed, "matches": matches})  # fmt: skip
+        self.rows.append(
+            {
+                "name": name,
+                "student": value if value is None or math.isfinite(value) else str(value),
+                "lecture": printed,
+                "matches": matches,
+            }
+        )
         return matches
 
     def check(self, function: str, rows: list[tuple[str, object, str]]) -> None:
@@ -210,8 +217,9 @@ class HarnessPlugin:
         extras = self._extras.pop(item.nodeid, {})
         rows = extras["worked_example"].rows if "worked_example" in extras else []
         name = f"{Path(item.path).stem.removeprefix('test_')}::{item.name.removeprefix('test_')}"
-        result = TestResult(name, 0.0, round(info.points, 6), TestStatus.PASSED, info.visibility, info.functions,
-                            details=rows)  # fmt: skip
+        result = TestResult(
+            name, 0.0, round(info.points, 6), TestStatus.PASSED, info.visibility, info.functions, details=rows
+        )
         error = call.excinfo.value if call.excinfo is not None else None
         if error is None:
             result.score = result.max_score
@@ -238,7 +246,10 @@ class HarnessPlugin:
             return TestStatus.FAILED, _first_line(error)
         # Anything else is the test's own fault (TestMistake included), never the student's.
         self.grader_errors.append(f"{result.name}: {type(error).__name__}: {error}")
-        return TestStatus.ERROR, f"the test itself failed ({type(error).__name__}: {error}); please tell the course staff"
+        return (
+            TestStatus.ERROR,
+            f"the test itself failed ({type(error).__name__}: {error}); please tell the course staff",
+        )
 
 
 def _student_failure(error: OperationFailed) -> tuple[TestStatus, str]:
@@ -287,9 +298,19 @@ def _first_line(error: AssertionError) -> str:
 def run_tests(plugin: HarnessPlugin, test_files: list[Path]) -> list[TestResult]:
     """Run ``test_files`` under ``plugin``, quietly; returns the per-case results."""
     args = [str(p) for p in test_files] + [
-        "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib",
-        "--rootdir", str(plugin.tests_root.parent), "-o", "addopts=", "-o", "python_files=test_*.py",
-    ]  # fmt: skip
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        "--import-mode=importlib",
+        "--rootdir",
+        str(plugin.tests_root.parent),
+        "-o",
+        "addopts=",
+        "-o",
+        "python_files=test_*.py",
+    ]
     output = io.StringIO()
     try:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _no_plugin_autoload():

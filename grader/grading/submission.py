@@ -116,12 +116,20 @@ def read_submission(path: Path | str, assignment: str | None = None) -> Submissi
 # file, a root-only secret echoed back in an error message). So only ordinary files and folders are
 # read, each opened with O_NOFOLLOW and checked again once open.
 
-_KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFCHR: "a device",
-          stat.S_IFBLK: "a device", stat.S_IFSOCK: "a socket"}  # fmt: skip
+_KINDS = {
+    stat.S_IFLNK: "a symbolic link",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+}
 
 
 def file_kind(path: Path) -> str | None:
-    """"file", "folder", a phrase for anything else ("a symbolic link"), or None if nothing is there; never follows a link."""
+    """What is at ``path``, never following a link.
+
+    "file", "folder", a phrase for anything else ("a symbolic link"), or None if nothing is there.
+    """
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
@@ -137,8 +145,10 @@ def file_kind(path: Path) -> str | None:
 
 def refusal(shown: str, kind: str) -> str:
     """The message for a submitted entry that is not an ordinary file (never naming what a link points to)."""
-    return (f"{shown} is {kind}, not an ordinary file: a submission may hold only ordinary files and folders; "
-            "submit the file itself")  # fmt: skip
+    return (
+        f"{shown} is {kind}, not an ordinary file: a submission may hold only ordinary files and folders; "
+        "submit the file itself"
+    )
 
 
 def read_regular_file(path: Path, shown: str | None = None) -> bytes:
@@ -202,8 +212,10 @@ def _choose_file(folder: Path, assignment: str | None) -> Path:
     listing = ", ".join(str(p.relative_to(folder)) for p in found[:10])
     if len(found) > 10:
         listing += f" and {len(found) - 10} more"
-    raise UserError(f"{folder} holds several files that could be the submission ({listing}); "
-                    f"keep only one, {wanted}, and submit again")  # fmt: skip
+    raise UserError(
+        f"{folder} holds several files that could be the submission ({listing}); "
+        f"keep only one, {wanted}, and submit again"
+    )
 
 
 def _decode(data: bytes, name: str, warnings: list[str]) -> str:
@@ -212,7 +224,9 @@ def _decode(data: bytes, name: str, warnings: list[str]) -> str:
     except UnicodeDecodeError as error:
         text = data.decode("utf-8-sig", errors="replace")
         line = data[: error.start].count(b"\n") + 1
-        warnings.append(f"{name}: not UTF-8 text (first bad byte on line {line}); unreadable characters were replaced by \ufffd")
+        warnings.append(
+            f"{name}: not UTF-8 text (first bad byte on line {line}); unreadable characters were replaced by \ufffd"
+        )
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -227,8 +241,10 @@ def _notebook_chunks(data: bytes, name: str, warnings: list[str]) -> list[Chunk]
     except json.JSONDecodeError as error:
         raise UserError(f"{name} is not a Jupyter notebook (not valid JSON at line {error.lineno}); {advice}") from None
     if isinstance(notebook, dict) and "worksheets" in notebook:
-        raise UserError(f"{name} is an old (nbformat 3) notebook: open it in a current Jupyter, save it and submit again, "
-                        "or submit the .py")  # fmt: skip
+        raise UserError(
+            f"{name} is an old (nbformat 3) notebook: open it in a current Jupyter, save it and submit again, "
+            "or submit the .py"
+        )
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise UserError(f"{name} is not a Jupyter notebook (valid JSON, but it has no list of cells); {advice}")
     if notebook.get("nbformat", 4) != 4:
@@ -267,11 +283,15 @@ def _cell_magic(source: str, label: str, warnings: list[str]) -> str | None:
     name = magic[2:].split(maxsplit=1)[0] if magic[2:].strip() else ""
     if name in TRANSPARENT_CELL_MAGICS:
         lines[first] = f"pass  # neutralised: {magic}"
-        warnings.append(f"{label}, line {first + 1}: the cell magic {_short(magic)} is IPython syntax; "
-                        "it was not run when grading (the code below it was)")  # fmt: skip
+        warnings.append(
+            f"{label}, line {first + 1}: the cell magic {_short(magic)} is IPython syntax; "
+            "it was not run when grading (the code below it was)"
+        )
         return "\n".join(lines)
-    warnings.append(f"{label}: starts with the cell magic {_short(magic)}, which needs Jupyter; "
-                    "the whole cell was not run when grading")  # fmt: skip
+    warnings.append(
+        f"{label}: starts with the cell magic {_short(magic)}, which needs Jupyter; "
+        "the whole cell was not run when grading"
+    )
     return None
 
 
@@ -286,7 +306,9 @@ def neutralise_ipython(source: str, label: str, warnings: list[str]) -> str:
         indent = first[: len(first) - len(first.lstrip())]
         for index in range(start, end + 1):
             lines[index] = f"{indent}pass  # neutralised: {lines[index].strip()}"
-        warnings.append(f"{label}, line {start + 1}: {_short(first.strip())} is IPython syntax; it was not run when grading")
+        warnings.append(
+            f"{label}, line {start + 1}: {_short(first.strip())} is IPython syntax; it was not run when grading"
+        )
     return "\n".join(lines)
 
 

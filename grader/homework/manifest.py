@@ -138,8 +138,14 @@ def load(assignment: str | Path) -> Manifest:
     for index, entry in enumerate(data.get("tasks", [])):
         where = f"[[tasks]] number {index + 1}"
         points = require(entry, "points", (int, float), where)
-        tasks.append(Task(str(require(entry, "id", (str, int, float), where)), require(entry, "function", str, where),
-                          float(points), entry.get("title", "")))  # fmt: skip
+        tasks.append(
+            Task(
+                str(require(entry, "id", (str, int, float), where)),
+                require(entry, "function", str, where),
+                float(points),
+                entry.get("title", ""),
+            )
+        )
     if not tasks:
         raise UserError(f"{path}: a homework needs at least one [[tasks]] entry naming a function students implement")
     names = [task.function for task in tasks]
@@ -149,7 +155,9 @@ def load(assignment: str | Path) -> Manifest:
     limits_table = data.get("limits", {})
     unknown = set(limits_table) - set(Limits.__dataclass_fields__)
     if unknown:
-        raise UserError(f"{path}: unknown [limits] keys {sorted(unknown)}; known: {sorted(Limits.__dataclass_fields__)}")
+        raise UserError(
+            f"{path}: unknown [limits] keys {sorted(unknown)}; known: {sorted(Limits.__dataclass_fields__)}"
+        )
 
     gradescope = _gradescope_container(data.get("gradescope", {}), path)
     manifest = Manifest(
@@ -178,6 +186,8 @@ def _gradescope_container(table: dict, path: Path) -> GradescopeContainer:
             raise UserError(f"{path}: [gradescope] {key} must be a positive number, got {value!r}")
     container = GradescopeContainer(**table)
     if container.timeout_minutes > GRADESCOPE_MAX_TIMEOUT_MINUTES:
-        raise UserError(f"{path}: [gradescope] timeout_minutes = {container.timeout_minutes:g} is more than Gradescope "
-                        f"allows ({GRADESCOPE_MAX_TIMEOUT_MINUTES} minutes)")  # fmt: skip
+        raise UserError(
+            f"{path}: [gradescope] timeout_minutes = {container.timeout_minutes:g} is more than Gradescope "
+            f"allows ({GRADESCOPE_MAX_TIMEOUT_MINUTES} minutes)"
+        )
     return container

@@ -22,9 +22,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.authoring.handout import build_module, build_notebook
 from grader.errors import UserError
 from grader.files import write_atomic
-from grader.authoring.handout import build_module, build_notebook
 from grader.homework.manifest import Manifest
 
 
@@ -59,14 +59,21 @@ def load(manifest: Manifest) -> list[Sample]:
     samples = []
     for number, entry in enumerate(entries, 1):
         try:
-            samples.append(Sample(
-                file=entry["file"], about=entry.get("about", ""), score=float(entry["score"]),
-                edits=edits_of(entry), append=entry.get("append", ""),
-                cells=tuple((int(c["before"]), c["source"]) for c in entry.get("cells", [])),
-            ))  # fmt: skip
+            samples.append(
+                Sample(
+                    file=entry["file"],
+                    about=entry.get("about", ""),
+                    score=float(entry["score"]),
+                    edits=edits_of(entry),
+                    append=entry.get("append", ""),
+                    cells=tuple((int(c["before"]), c["source"]) for c in entry.get("cells", [])),
+                )
+            )
         except (KeyError, TypeError, ValueError) as error:
-            raise UserError(f"{path}: [[samples]] number {number} is malformed ({error}); it needs file, score and "
-                            "optionally about, edits = [{old, new}], append, cells = [{before, source}]") from None
+            raise UserError(
+                f"{path}: [[samples]] number {number} is malformed ({error}); it needs file, score and "
+                "optionally about, edits = [{old, new}], append, cells = [{before, source}]"
+            ) from None
     return samples
 
 

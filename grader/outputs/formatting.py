@@ -56,8 +56,15 @@ def worked_example_rows(rows: list[dict]) -> list[dict]:
     shown = []
     for i, row in enumerate(rows):
         verdict = "matches" if row.get("matches") else "first" if i == first else "differs"
-        shown.append({"name": str(row.get("name", "")), "student": shown_value(row.get("student")),
-                      "lecture": shown_value(row.get("lecture")), "verdict": verdict, "note": NOTES[verdict]})  # fmt: skip
+        shown.append(
+            {
+                "name": str(row.get("name", "")),
+                "student": shown_value(row.get("student")),
+                "lecture": shown_value(row.get("lecture")),
+                "verdict": verdict,
+                "note": NOTES[verdict],
+            }
+        )
     return shown
 
 

@@ -39,7 +39,9 @@ def print_summary(result: GradingResult, stream=None) -> None:
     if failing:
         print("\n  tests that did not pass:", file=out)
     for test in failing:
-        print(f"  {test.status.word:8} {test.score:5.2f}/{test.max_score:<5g} {test.name} ({test.visibility})", file=out)
+        print(
+            f"  {test.status.word:8} {test.score:5.2f}/{test.max_score:<5g} {test.name} ({test.visibility})", file=out
+        )
         if test.message:
             print(f"           {test.message}", file=out)
         if first_divergence(test.details) is not None:
@@ -57,10 +59,17 @@ def html_report(result: GradingResult) -> str:
     for function, tests in _tests_by_function(result).items():
         earned, possible = scores.get(function, (sum(t.score for t in tests), sum(t.max_score for t in tests)))
         failing = [t for t in tests if not t.passed]
-        groups.append({"function": function, "anchor": _anchor(function), "score": points(earned),
-                       "max_score": points(possible), "state": _state(earned, possible, bool(failing)),
-                       "failing": len(failing),
-                       "tests": [_test_view(t) for t in failing + [t for t in tests if t.passed]]})  # fmt: skip
+        groups.append(
+            {
+                "function": function,
+                "anchor": _anchor(function),
+                "score": points(earned),
+                "max_score": points(possible),
+                "state": _state(earned, possible, bool(failing)),
+                "failing": len(failing),
+                "tests": [_test_view(t) for t in failing + [t for t in tests if t.passed]],
+            }
+        )
     failing_groups = [g for g in groups if g["failing"]]
     return render(
         "report.html.j2",
@@ -127,13 +136,19 @@ def _tests_by_function(result: GradingResult) -> dict[str, list[TestResult]]:
 
 def _test_view(test: TestResult) -> dict:
     hidden = test.hidden
-    return {"name": test.name, "status": test.status, "visibility": test.visibility,
-            "score": points(test.score), "max_score": points(test.max_score),
-            "charged": test.functions[0] if test.functions else "", "also": list(test.functions[1:]),
-            "message": test.message,
-            # A hidden test shows its verdict and message only: its worked rows could reveal expected values.
-            "rows": [] if hidden else worked_example_rows(test.details),
-            "diverges": not hidden and first_divergence(test.details) is not None}  # fmt: skip
+    return {
+        "name": test.name,
+        "status": test.status,
+        "visibility": test.visibility,
+        "score": points(test.score),
+        "max_score": points(test.max_score),
+        "charged": test.functions[0] if test.functions else "",
+        "also": list(test.functions[1:]),
+        "message": test.message,
+        # A hidden test shows its verdict and message only: its worked rows could reveal expected values.
+        "rows": [] if hidden else worked_example_rows(test.details),
+        "diverges": not hidden and first_divergence(test.details) is not None,
+    }
 
 
 def _state(score: float, possible: float, failing: bool) -> str:
@@ -168,14 +183,23 @@ def _histogram(fractions: list[float]) -> list[dict]:
         counts[min(HISTOGRAM_BINS - 1, max(0, int(fraction * HISTOGRAM_BINS)))] += 1
     tallest = max(counts, default=0) or 1
     width = 100 // HISTOGRAM_BINS
-    return [{"label": f"{i * width}–{(i + 1) * width}%", "count": count, "height": round(100 * count / tallest)}
-            for i, count in enumerate(counts)]  # fmt: skip
+    return [
+        {"label": f"{i * width}–{(i + 1) * width}%", "count": count, "height": round(100 * count / tallest)}
+        for i, count in enumerate(counts)
+    ]
 
 
 def _rate_row(name: str, passed: int, total: int, **extra) -> dict:
     rate = passed / total if total else 0.0
-    return {"name": name, "passed": passed, "total": total, "rate": rate, "percent": f"{100 * rate:.0f}%",
-            "width": round(100 * rate), **extra}  # fmt: skip
+    return {
+        "name": name,
+        "passed": passed,
+        "total": total,
+        "rate": rate,
+        "percent": f"{100 * rate:.0f}%",
+        "width": round(100 * rate),
+        **extra,
+    }
 
 
 def _test_pass_rates(results: list[tuple[str, GradingResult]]) -> list[dict]:
@@ -186,8 +210,10 @@ def _test_pass_rates(results: list[tuple[str, GradingResult]]) -> list[dict]:
             entry = seen.setdefault(test.name, [0, 0, test])
             entry[0] += test.passed
             entry[1] += 1
-    rows = [_rate_row(name, passed, total, visibility=test.visibility,
-                      function=test.functions[0] if test.functions else "") for name, (passed, total, test) in seen.items()]  # fmt: skip
+    rows = [
+        _rate_row(name, passed, total, visibility=test.visibility, function=test.functions[0] if test.functions else "")
+        for name, (passed, total, test) in seen.items()
+    ]
     return sorted(rows, key=lambda row: row["rate"])
 
 
@@ -200,7 +226,10 @@ def _function_pass_rates(results: list[tuple[str, GradingResult]]) -> list[dict]
             entry[0] += earned >= possible - 1e-9
             entry[1] += 1
             entry[2] += earned / possible
-    rows = [_rate_row(name, full, total, mean_percent=f"{100 * share / total:.0f}%") for name, (full, total, share) in seen.items()]
+    rows = [
+        _rate_row(name, full, total, mean_percent=f"{100 * share / total:.0f}%")
+        for name, (full, total, share) in seen.items()
+    ]
     return sorted(rows, key=lambda row: row["rate"])
 
 
@@ -217,14 +246,28 @@ def _common_messages(results: list[tuple[str, GradingResult]]) -> list[dict]:
             counts[key] += 1
             students.setdefault(key, set()).add(student)
             example.setdefault(key, (test.message, test))
-    return [{"pattern": key, "count": count, "students": len(students[key]), "example": example[key][0],
-             "test": example[key][1].name, "status": example[key][1].status}
-            for key, count in sorted(counts.items(), key=lambda item: (-len(students[item[0]]), -item[1]))[:COMMON_MESSAGES]]  # fmt: skip
+    return [
+        {
+            "pattern": key,
+            "count": count,
+            "students": len(students[key]),
+            "example": example[key][0],
+            "test": example[key][1].name,
+            "status": example[key][1].status,
+        }
+        for key, count in sorted(counts.items(), key=lambda item: (-len(students[item[0]]), -item[1]))[:COMMON_MESSAGES]
+    ]
 
 
 def _student_row(student: str, result: GradingResult) -> dict:
     failing = sum(1 for t in result.tests if not t.passed)
-    return {"id": str(student), "href": quote(str(student)) + "/report.html", "score": points(result.score),
-            "max_score": points(result.max_score), "percent": _percent(result.score, result.max_score),
-            "state": _state(result.score, result.max_score, failing > 0), "failing": failing,
-            "errors": list(result.errors)}  # fmt: skip
+    return {
+        "id": str(student),
+        "href": quote(str(student)) + "/report.html",
+        "score": points(result.score),
+        "max_score": points(result.max_score),
+        "percent": _percent(result.score, result.max_score),
+        "state": _state(result.score, result.max_score, failing > 0),
+        "failing": failing,
+        "errors": list(result.errors),
+    }

@@ -16,5 +16,14 @@ from .calls import CallResult, OperationFailed, Status, TestMistake, Unavailable
 from .handles import Handle
 from .parent import LoadReport, Sandbox
 
-__all__ = ["CallResult", "Handle", "LoadReport", "OperationFailed", "Sandbox", "Status", "TestMistake", "Unavailable",
-           "value_of"]
+__all__ = [
+    "CallResult",
+    "Handle",
+    "LoadReport",
+    "OperationFailed",
+    "Sandbox",
+    "Status",
+    "TestMistake",
+    "Unavailable",
+    "value_of",
+]

@@ -40,9 +40,29 @@ import traceback
 import types
 
 # The operators a grader's handle passes on (``x * w`` in a test is operator.mul(x, w) here).
-OPERATORS = {name: getattr(operator, name) for name in (
-    "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "neg", "pos", "abs",
-    "getitem", "lt", "le", "gt", "ge", "eq", "ne")}  # fmt: skip
+OPERATORS = {
+    name: getattr(operator, name)
+    for name in (
+        "add",
+        "sub",
+        "mul",
+        "truediv",
+        "floordiv",
+        "mod",
+        "pow",
+        "matmul",
+        "neg",
+        "pos",
+        "abs",
+        "getitem",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "eq",
+        "ne",
+    )
+}
 OPERATORS["len"] = len
 MAX_METHOD_NAMES = 500
 
@@ -73,7 +93,7 @@ class BoundedOutput(io.TextIOBase):
 
 
 def describe(error, chunk_labels):
-    """"ValueError: bad shape (cell 4, line 7, in forward_pass)": the innermost frame in student code."""
+    """ "ValueError: bad shape (cell 4, line 7, in forward_pass)": the innermost frame in student code."""
     where = ""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         if frame.filename in chunk_labels:
@@ -174,7 +194,11 @@ def _answer(request, module, handles, labels):
     try:
         return {"kind": "result", "value": run()}
     except AttributeError as error:
-        if op in ("attribute", "method") and getattr(error, "obj", None) is target and getattr(error, "name", None) == name:
+        if (
+            op in ("attribute", "method")
+            and getattr(error, "obj", None) is target
+            and getattr(error, "name", None) == name
+        ):
             return {"kind": "missing", "message": describe(error, labels)}
         return {"kind": "error", "type": "AttributeError", "message": describe(error, labels)}
     except BaseException as error:
@@ -246,8 +270,9 @@ def _load(protocol, module, request_fd, reply_fd, printed):
             load_errors.append({"label": chunk["label"], "message": describe(error, labels)})
     defined = sorted(name for name, value in vars(module).items() if callable(value) and not name.startswith("__"))
     report = protocol.load_report(load_errors, defined)
-    protocol.write_message(reply_fd, {"id": load_request["id"], "kind": protocol.Kind.READY, **report,
-                                      "printed": printed()})  # fmt: skip
+    protocol.write_message(
+        reply_fd, {"id": load_request["id"], "kind": protocol.Kind.READY, **report, "printed": printed()}
+    )
     return labels
 
 
@@ -282,8 +307,14 @@ def _write(protocol, reply_fd, reply, handles):
     except protocol.NotPlainData as error:  # too large to send
         frame = protocol.encode({"id": reply["id"], "kind": protocol.Kind.UNSENDABLE, "message": str(error)})
     except BaseException as error:  # student code ran while its value was read (a property, __float__...)
-        frame = protocol.encode({"id": reply["id"], "kind": protocol.Kind.ERROR, "type": type(error).__name__,
-                                 "message": f"{type(error).__name__} while its result was read: {error}"[:2000]})  # fmt: skip
+        frame = protocol.encode(
+            {
+                "id": reply["id"],
+                "kind": protocol.Kind.ERROR,
+                "type": type(error).__name__,
+                "message": f"{type(error).__name__} while its result was read: {error}"[:2000],
+            }
+        )
     protocol.write_frame(reply_fd, frame)
 
 

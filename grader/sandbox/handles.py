@@ -33,8 +33,20 @@ import weakref
 from .calls import TestMistake, value_of
 
 # Python's operators, as the child applies them (operator.<name>), with the symbol a message shows.
-BINARY = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%", "pow": "**",
-          "matmul": "@", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}  # fmt: skip
+BINARY = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "truediv": "/",
+    "floordiv": "//",
+    "mod": "%",
+    "pow": "**",
+    "matmul": "@",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+}
 UNARY = {"neg": "-", "pos": "+", "abs": "abs"}
 
 
@@ -64,8 +76,10 @@ class Handle:
         return _operate("len", "len", self)
 
     def __bool__(self):
-        raise TypeError(f"a {self._type} in the sandbox has no truth value here: read plain data from it "
-                        "(.data, .item()) and compare that")  # fmt: skip
+        raise TypeError(
+            f"a {self._type} in the sandbox has no truth value here: read plain data from it "
+            "(.data, .item()) and compare that"
+        )
 
     def __iter__(self):
         raise TypeError(f"a {self._type} in the sandbox cannot be iterated from the grader: index it, or read its data")
@@ -112,8 +126,9 @@ class Method:
     def __call__(self, *args, **kwargs):
         handle = self._handle
         what = f"{handle._type}.{self._name}()"
-        return value_of(handle._sandbox.request("method", target=handle, name=self._name, args=args, kwargs=kwargs,
-                                                what=what))  # fmt: skip
+        return value_of(
+            handle._sandbox.request("method", target=handle, name=self._name, args=args, kwargs=kwargs, what=what)
+        )
 
     def __repr__(self) -> str:
         return f"<method {self._handle._type}.{self._name} in the sandbox>"
@@ -139,11 +154,14 @@ def type_of(handle: Handle) -> str:
 def reference_to(handle, sandbox, test: int, fork: int) -> str:
     """The id to send for ``handle`` in a request to ``sandbox``; :class:`TestMistake` if it cannot be named there."""
     if not isinstance(handle, Handle):
-        raise TestMistake(f"only plain data and handles can be sent into the sandbox, not an object of type "
-                          f"{type(handle).__name__}")
+        raise TestMistake(
+            f"only plain data and handles can be sent into the sandbox, not an object of type {type(handle).__name__}"
+        )
     if handle._sandbox is not sandbox:
         raise TestMistake(f"a {handle._type} handle from another submission's sandbox was used in this one")
     if handle._test != test:
-        raise TestMistake(f"a {handle._type} handle from an earlier test was used: handles live for one test "
-                          "(each test runs in a fresh copy of the submission)")  # fmt: skip
+        raise TestMistake(
+            f"a {handle._type} handle from an earlier test was used: handles live for one test "
+            "(each test runs in a fresh copy of the submission)"
+        )
     return handle._id

@@ -42,8 +42,16 @@ def _check(result, what):
 
 
 def _mount(source, target, fstype, flags, data=None):
-    _check(libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
-                      ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")  # fmt: skip
+    _check(
+        libc.mount(
+            source and source.encode(),
+            target.encode(),
+            fstype and fstype.encode(),
+            ctypes.c_ulong(flags),
+            data and data.encode(),
+        ),
+        f"mount {target}",
+    )
 
 
 def _bind_read_only(source, target):
@@ -170,15 +178,18 @@ def _set_limits(limits, protections, off, switching_user):
     resource.setrlimit(resource.RLIMIT_CPU, (int(limits["cpu_seconds"]), int(limits["cpu_seconds"]) + 2))
     limit(resource.RLIMIT_FSIZE, int(limits["file_bytes"]))
     limit(resource.RLIMIT_AS, int(limits["memory_mb"]) * 2**20)
-    protections["limits"] = (f"CPU {limits['cpu_seconds']} s, memory {limits['memory_mb']} MiB, "
-                             f"files {limits['file_bytes'] // 2**20} MiB")  # fmt: skip
+    protections["limits"] = (
+        f"CPU {limits['cpu_seconds']} s, memory {limits['memory_mb']} MiB, files {limits['file_bytes'] // 2**20} MiB"
+    )
     if switching_user:
         # Counted per user: the sandbox's user id is its own, so the count is this sandbox's alone.
         limit(resource.RLIMIT_NPROC, int(limits["processes"]))
         protections["limits"] += f", {limits['processes']} processes"
     else:
-        off.append("process limit: none (the kernel counts processes per user, and a grader that is not root "
-                   "cannot give the sandbox a user of its own)")
+        off.append(
+            "process limit: none (the kernel counts processes per user, and a grader that is not root "
+            "cannot give the sandbox a user of its own)"
+        )
 
 
 def _prefer_as_victim():

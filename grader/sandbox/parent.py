@@ -59,6 +59,7 @@ import numpy as np
 
 from grader.homework.manifest import Limits
 from grader.paths import PROJECT_ROOT
+
 from . import protocol, users
 from .calls import CallResult, OperationFailed, Status, TestMistake
 from .handles import Handle, reference_to
@@ -68,8 +69,21 @@ if TYPE_CHECKING:
     from grader.grading.submission import Submission
 
 CHILD_SCRIPT = Path(__file__).with_name("child.py")
-SYSTEM_PATHS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache",
-                "/etc/localtime", "/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"]  # fmt: skip
+SYSTEM_PATHS = [
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+    "/dev/null",
+    "/dev/zero",
+    "/dev/random",
+    "/dev/urandom",
+]
 # Variables the child may see: numpy threads pinned to one, and the OpenBLAS
 # core settings some processors need for correct results.
 PASSED_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -93,9 +107,12 @@ class LoadReport:
 
 def _python_paths() -> list[str]:
     """Directories the child needs on sys.path: the standard library's and numpy's."""
-    paths = [sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib"),
-             os.path.join(sysconfig.get_path("platstdlib"), "lib-dynload"),
-             str(Path(np.__file__).resolve().parent.parent)]  # fmt: skip
+    paths = [
+        sysconfig.get_path("stdlib"),
+        sysconfig.get_path("platstdlib"),
+        os.path.join(sysconfig.get_path("platstdlib"), "lib-dynload"),
+        str(Path(np.__file__).resolve().parent.parent),
+    ]
     return list(dict.fromkeys(p for p in paths if p and os.path.isdir(p)))
 
 
@@ -113,8 +130,11 @@ def _hidden_paths(read_only: list[str]) -> list[str]:
     """Copies of the project under a read-only path (e.g. a non-editable install in site-packages)."""
     sites = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib"), *site.getsitepackages()}
     candidates = [str(PROJECT_ROOT)] + [os.path.join(d, name) for d in sites if d for name in PROJECT_NAMES]
-    return [path for path in candidates if os.path.isdir(path)
-            and any(path == k or path.startswith(k.rstrip("/") + "/") for k in read_only)]  # fmt: skip
+    return [
+        path
+        for path in candidates
+        if os.path.isdir(path) and any(path == k or path.startswith(k.rstrip("/") + "/") for k in read_only)
+    ]
 
 
 class _Ended(Exception):
@@ -139,8 +159,14 @@ class Sandbox:
     time limit once per grading, not once per test.
     """
 
-    def __init__(self, submission: Submission, limits: Limits, module_name: str = "submission",
-                 use_namespaces: bool = True, remember_timeouts: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        submission: Submission,
+        limits: Limits,
+        module_name: str = "submission",
+        use_namespaces: bool = True,
+        remember_timeouts: bool = False,
+    ):
         self.submission = submission
         self.limits = limits
         self.module_name = module_name
@@ -164,7 +190,7 @@ class Sandbox:
         self._released: list[str] = []
 
     # ----- life cycle ---------------------------------------------------------------
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         self.start()
         return self
 
@@ -186,8 +212,9 @@ class Sandbox:
         try:
             # The first frame, written before any student code ran: what isolation held.
             isolated = self._receive(deadline, None, Kind.ISOLATED, protocol.MAX_REPORT_BYTES)
-            self.protections = {protocol.short_text(k): protocol.short_text(v)
-                                for k, v in _dict(isolated.get("protections")).items()}  # fmt: skip
+            self.protections = {
+                protocol.short_text(k): protocol.short_text(v) for k, v in _dict(isolated.get("protections")).items()
+            }
             self.protections_off = [protocol.short_text(v) for v in _list(isolated.get("off"))]
             chunks = [{"label": c.label, "source": c.source} for c in self.submission.chunks]
             request_id = self._send({"kind": Kind.LOAD, "chunks": chunks})
@@ -202,8 +229,10 @@ class Sandbox:
 
     def _load_failure(self, failure: Exception) -> str:
         if isinstance(failure, _Failed) and failure.status == Status.TIMEOUT:
-            return (f"did not finish loading within {self.limits.load_seconds:g} s "
-                    "(an infinite loop or a long computation at the top level?)")  # fmt: skip
+            return (
+                f"did not finish loading within {self.limits.load_seconds:g} s "
+                "(an infinite loop or a long computation at the top level?)"
+            )
         detail = failure.message if isinstance(failure, _Failed) else "the process ended"
         return f"stopped while loading: {detail or 'the process ended'}"
 
@@ -233,25 +262,39 @@ class Sandbox:
         config_read, config_write = os.pipe()
         read_only = _read_only_paths()
         config = {
-            "request_fd": request_read, "reply_fd": reply_write,
-            "scratch": str(scratch), "root_dir": str(self._workdir / "root"),
-            "read_only_paths": read_only, "hidden_paths": _hidden_paths(read_only), "python_paths": _python_paths(),
+            "request_fd": request_read,
+            "reply_fd": reply_write,
+            "scratch": str(scratch),
+            "root_dir": str(self._workdir / "root"),
+            "read_only_paths": read_only,
+            "hidden_paths": _hidden_paths(read_only),
+            "python_paths": _python_paths(),
             "use_namespaces": self.use_namespaces,
             "user": (self._user.uid, self._user.gid) if self._user else None,
-            "module_name": self.module_name, "file_name": file_name,
-            "limits": {"cpu_seconds": self.limits.cpu_seconds, "memory_mb": self.limits.memory_mb,
-                       "processes": self.limits.processes, "output_bytes": self.limits.output_kb * 1024,
-                       "handles": MAX_HANDLES,
-                       "file_bytes": max(16 * 2**20, 4 * self.limits.output_kb * 1024)},
+            "module_name": self.module_name,
+            "file_name": file_name,
+            "limits": {
+                "cpu_seconds": self.limits.cpu_seconds,
+                "memory_mb": self.limits.memory_mb,
+                "processes": self.limits.processes,
+                "output_bytes": self.limits.output_kb * 1024,
+                "handles": MAX_HANDLES,
+                "file_bytes": max(16 * 2**20, 4 * self.limits.output_kb * 1024),
+            },
             "environment": self._environment(),
-        }  # fmt: skip
+        }
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-B", str(CHILD_SCRIPT), str(config_read)],
-                stdin=subprocess.DEVNULL, stdout=self._output_file, stderr=subprocess.STDOUT,
-                pass_fds=(request_read, reply_write, config_read), env=self._environment(),
-                cwd=str(scratch), start_new_session=True, close_fds=True,
-            )  # fmt: skip
+                stdin=subprocess.DEVNULL,
+                stdout=self._output_file,
+                stderr=subprocess.STDOUT,
+                pass_fds=(request_read, reply_write, config_read),
+                env=self._environment(),
+                cwd=str(scratch),
+                start_new_session=True,
+                close_fds=True,
+            )
         finally:
             for fd in (request_read, reply_write, config_read):
                 os.close(fd)
@@ -298,9 +341,17 @@ class Sandbox:
             self._workdir = None
 
     def _environment(self) -> dict[str, str]:
-        env = {"PATH": "/usr/bin:/bin", "HOME": "/scratch", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
-               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": "/scratch",
+            "TMPDIR": "/tmp",
+            "LANG": "C.UTF-8",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         env.update({k: os.environ[k] for k in PASSED_VARIABLES if k in os.environ})
         return env
 
@@ -353,24 +404,36 @@ class Sandbox:
         """Call the submission's ``function(*args, **kwargs)``; restart the child first if it died."""
         return self.request("function", name=function, args=args, kwargs=kwargs, what=function)
 
-    def request(self, op: str, *, target: Handle | None = None, name: str | None = None, args=(), kwargs=None,
-                what: str) -> CallResult:  # fmt: skip
+    def request(
+        self, op: str, *, target: Handle | None = None, name: str | None = None, args=(), kwargs=None, what: str
+    ) -> CallResult:
         """One operation in the child (see child.py's ``_answer``); ``what`` names it in messages.
 
         op: ``function`` (the submission's ``name``), ``method`` (``target.name(...)``),
         ``attribute`` (``target.name``), ``operator`` (``operator.<name>(*args)``), ``call`` (``target(...)``).
         """
         if self.remember_timeouts and what in self._timed_out:
-            return CallResult(Status.TIMEOUT, message=f"{self._timed_out[what]} in an earlier test, so it was not run again")
+            return CallResult(
+                Status.TIMEOUT, message=f"{self._timed_out[what]} in an earlier test, so it was not run again"
+            )
         if not self.alive:
             report = self.start()
             if report.fatal:
                 return CallResult(Status.ERROR, message=report.fatal)
         test, fork = self._test, self._fork
         try:
-            message = protocol.to_plain({"kind": Kind.CALL, "op": op, "name": name, "args": list(args),
-                                         "kwargs": dict(kwargs or {}), "free": self._released,
-                                         "target": target}, on_object=lambda h: self._reference(h, test, fork))  # fmt: skip
+            message = protocol.to_plain(
+                {
+                    "kind": Kind.CALL,
+                    "op": op,
+                    "name": name,
+                    "args": list(args),
+                    "kwargs": dict(kwargs or {}),
+                    "free": self._released,
+                    "target": target,
+                },
+                on_object=lambda h: self._reference(h, test, fork),
+            )
         except OperationFailed as failure:
             return CallResult(failure.status, message=failure.message)
         except (TestMistake, protocol.NotPlainData) as mistake:
@@ -383,8 +446,10 @@ class Sandbox:
             return self._died(f"running {what}")
         except _Ended as ended:  # the fork serving this request died; the child has started a fresh one
             self._new_fork()
-            return CallResult(Status.CRASH, message=f"the submission's process stopped while running {what}: "
-                                                    f"{self._how_it_ended(ended.code)}")  # fmt: skip
+            return CallResult(
+                Status.CRASH,
+                message=f"the submission's process stopped while running {what}: {self._how_it_ended(ended.code)}",
+            )
         except _Failed as failure:
             if failure.status == Status.TIMEOUT:
                 return self._timed_out_on(what)
@@ -394,32 +459,49 @@ class Sandbox:
     def _reference(self, handle, test: int, fork: int) -> dict:
         handle_id = reference_to(handle, self, test, fork)
         if handle._fork != fork:
-            raise OperationFailed(Status.CRASH, f"a {handle._type} from earlier in this test is gone: the "
-                                                "submission's process stopped since it was made")  # fmt: skip
+            raise OperationFailed(
+                Status.CRASH,
+                f"a {handle._type} from earlier in this test is gone: the "
+                "submission's process stopped since it was made",
+            )
         return protocol.handle_reference(handle_id)
 
     def _result_of(self, reply: dict, op: str, what: str) -> CallResult:
         kind = reply.get("kind")
         if kind == Kind.RESULT:
-            self._methods.update({protocol.short_text(k): frozenset(_list(v)) for k, v in _dict(reply.get("types")).items()})
+            self._methods.update(
+                {protocol.short_text(k): frozenset(_list(v)) for k, v in _dict(reply.get("types")).items()}
+            )
             return CallResult(Status.OK, reply.get("value"))
         if kind == Kind.MISSING:
-            missing = (f"the submission defines no function {what} (was it renamed, or did its cell fail?)" if op == "function"
-                       else f"{what} does not exist (was it renamed?)")  # fmt: skip
+            missing = (
+                f"the submission defines no function {what} (was it renamed, or did its cell fail?)"
+                if op == "function"
+                else f"{what} does not exist (was it renamed?)"
+            )
             return CallResult(Status.ERROR, message=missing)
         detail = protocol.short_text(reply.get("message", ""))
         if kind == Kind.UNSENDABLE:
-            return CallResult(Status.ERROR, message=f"{what} returned {detail}, which cannot be graded; "
-                                                    "return numbers, numpy arrays, lists or dicts")  # fmt: skip
+            return CallResult(
+                Status.ERROR,
+                message=f"{what} returned {detail}, which cannot be graded; "
+                "return numbers, numpy arrays, lists or dicts",
+            )
         if kind == Kind.HANDLE_LIMIT:
             held, new = (reply.get(key) if type(reply.get(key)) is int else 0 for key in ("held", "new"))
             if new > MAX_HANDLES:
-                return CallResult(Status.ERROR, message=f"{what} returned {new} objects, more than can be kept for "
-                                                        f"grading ({MAX_HANDLES})")  # fmt: skip
-            raise TestMistake(f"{what}: the test keeps {held} objects of the submission alive in the sandbox, and "
-                              f"{new} more would pass the limit of {MAX_HANDLES}; drop the handles it no longer needs")
+                return CallResult(
+                    Status.ERROR,
+                    message=f"{what} returned {new} objects, more than can be kept for grading ({MAX_HANDLES})",
+                )
+            raise TestMistake(
+                f"{what}: the test keeps {held} objects of the submission alive in the sandbox, and "
+                f"{new} more would pass the limit of {MAX_HANDLES}; drop the handles it no longer needs"
+            )
         if kind == Kind.BAD_HANDLE:
-            return CallResult(Status.ERROR, message=f"{what}: the submission's process lost an object it kept ({detail})")
+            return CallResult(
+                Status.ERROR, message=f"{what}: the submission's process lost an object it kept ({detail})"
+            )
         if kind == Kind.ERROR:
             return CallResult(Status.ERROR, message=f"{what} raised {detail}")
         return self._died(f"running {what}", "it sent a reply the grader does not understand")
@@ -460,9 +542,11 @@ class Sandbox:
                 signal_name = signal.Signals(-code).name
             except ValueError:
                 signal_name = f"signal {-code}"
-            return {"SIGXCPU": f"it used more than {self.limits.cpu_seconds} s of CPU time",
-                    "SIGKILL": "it was killed (out of memory?)", "SIGSEGV": "it crashed (segmentation fault)",
-                    }.get(signal_name, f"it was stopped by {signal_name}")  # fmt: skip
+            return {
+                "SIGXCPU": f"it used more than {self.limits.cpu_seconds} s of CPU time",
+                "SIGKILL": "it was killed (out of memory?)",
+                "SIGSEGV": "it crashed (segmentation fault)",
+            }.get(signal_name, f"it was stopped by {signal_name}")
         return f"the process exited with status {code} (os._exit or sys.exit in a child process?)"
 
     # ----- the channel --------------------------------------------------------------
@@ -472,8 +556,13 @@ class Sandbox:
         protocol.write_message(self._requests, {**message, "id": request_id})
         return request_id
 
-    def _receive(self, deadline: float, request_id: str | None, kind: Kind | None = None,
-                 max_bytes: int = protocol.MAX_FRAME_BYTES) -> dict:  # fmt: skip
+    def _receive(
+        self,
+        deadline: float,
+        request_id: str | None,
+        kind: Kind | None = None,
+        max_bytes: int = protocol.MAX_FRAME_BYTES,
+    ) -> dict:
         """The reply to ``request_id`` (or, with None, the next frame, which must be of ``kind``).
 
         Frames with another id are dropped: a stale answer to an earlier request,
@@ -484,12 +573,14 @@ class Sandbox:
         make_handle = lambda handle_id, type_name: Handle(self, handle_id, type_name, self._test, self._fork)  # noqa: E731
         try:
             while True:
-                message = protocol.read_message(self._replies, deadline=deadline, max_bytes=max_bytes,
-                                                on_handle=make_handle)  # fmt: skip
+                message = protocol.read_message(
+                    self._replies, deadline=deadline, max_bytes=max_bytes, on_handle=make_handle
+                )
                 if not isinstance(message, dict):
                     raise _Failed(Status.CRASH, "it sent a reply the grader does not understand")
-                if type(message.get("printed")) is int and (request_id is None or message.get("id") == request_id
-                                                           or message.get("kind") == Kind.ENDED):  # fmt: skip
+                if type(message.get("printed")) is int and (
+                    request_id is None or message.get("id") == request_id or message.get("kind") == Kind.ENDED
+                ):
                     self._printed = max(self._printed, message["printed"])
                 if request_id is not None and message.get("kind") == Kind.ENDED and "id" not in message:
                     code = message.get("exit")

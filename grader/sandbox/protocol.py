@@ -127,8 +127,13 @@ def to_plain(value, depth: int = 0, on_object=None):
         if array.dtype.kind not in ARRAY_KINDS:
             raise NotPlainData(f"a numpy array of dtype {array.dtype} (only numeric arrays can be graded)")
         array = array.astype(array.dtype.newbyteorder("<"), copy=False)
-        return {"__ndarray__": {"dtype": array.dtype.str, "shape": list(array.shape),
-                                "data": base64.b64encode(array.tobytes()).decode("ascii")}}  # fmt: skip
+        return {
+            "__ndarray__": {
+                "dtype": array.dtype.str,
+                "shape": list(array.shape),
+                "data": base64.b64encode(array.tobytes()).decode("ascii"),
+            }
+        }
     if isinstance(value, (list, tuple)):
         return [to_plain(item, depth + 1, on_object) for item in value]
     if isinstance(value, dict):
@@ -154,8 +159,11 @@ def short_text(value) -> str:
 def load_report(errors: list, defined: list) -> dict:
     """The report of loading, cut to its bounds: at most MAX_LOAD_ERRORS errors ({"label", "message"},
     the last saying how many more there were) and MAX_DEFINED_NAMES names; anything malformed is dropped."""
-    errors = [{"label": short_text(e.get("label", "")), "message": short_text(e.get("message", ""))}
-              for e in (errors if type(errors) is list else []) if type(e) is dict]  # fmt: skip
+    errors = [
+        {"label": short_text(e.get("label", "")), "message": short_text(e.get("message", ""))}
+        for e in (errors if type(errors) is list else [])
+        if type(e) is dict
+    ]
     if len(errors) > MAX_LOAD_ERRORS:
         more = len(errors) - MAX_LOAD_ERRORS + 1
         errors = errors[: MAX_LOAD_ERRORS - 1] + [{"label": "…", "message": f"… and {more} more errors"}]
@@ -202,7 +210,12 @@ def from_plain(value, depth: int = 0, on_handle=None):
 def _handle_from_plain(spec, on_handle):
     if on_handle is None:
         raise ProtocolError("a handle where only plain data may be")
-    if type(spec) is not dict or set(spec) != {"id", "type"} or type(spec["id"]) is not str or type(spec["type"]) is not str:
+    if (
+        type(spec) is not dict
+        or set(spec) != {"id", "type"}
+        or type(spec["id"]) is not str
+        or type(spec["type"]) is not str
+    ):
         raise ProtocolError("malformed handle in a message")
     return on_handle(spec["id"], _clean_text(spec["type"])[:MAX_NAME_CHARS])
 

@@ -97,8 +97,10 @@ def acquire(wait_seconds: float = WAIT_SECONDS) -> SandboxUser:
             kill_processes_of(uid)  # left over from a grader that was killed before it could clean up
             return SandboxUser(uid, uid, lock)
         if time.monotonic() > deadline:
-            raise NoSandboxUser(f"all {len(ids)} sandbox user ids ({first}-{last}) are in use; "
-                                f"grade with fewer workers or widen {RANGE_VARIABLE}")
+            raise NoSandboxUser(
+                f"all {len(ids)} sandbox user ids ({first}-{last}) are in use; "
+                f"grade with fewer workers or widen {RANGE_VARIABLE}"
+            )
         time.sleep(0.05)
 
 
@@ -184,6 +186,8 @@ def _alive_processes_of(uid: int, exclude: int) -> bool:
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if int(fields.get("Uid", "-1 ").split()[0]) == uid and not fields.get("State", "").strip().startswith(("Z", "X")):
+        if int(fields.get("Uid", "-1 ").split()[0]) == uid and not fields.get("State", "").strip().startswith(
+            ("Z", "X")
+        ):
             return True
     return False

@@ -29,8 +29,11 @@ def test_loss_on_random_outputs(student, seed):
 def test_backward_pass_on_random_networks(student, random_network, seed):
     weights, i, t = random_network(seed)
     forward = backprop.forward_pass(weights, i)
-    assert_close(student.backward_pass(weights, i, t, forward), backprop.backward_pass(weights, i, t, forward),
-                 name="backward_pass")  # fmt: skip
+    assert_close(
+        student.backward_pass(weights, i, t, forward),
+        backprop.backward_pass(weights, i, t, forward),
+        name="backward_pass",
+    )
 
 
 @pytest.mark.grade(points=0.5, functions=["gradient_descent_update"])
@@ -39,8 +42,11 @@ def test_update_with_a_random_learning_rate(student, random_network, seed):
     weights, i, t = random_network(seed)
     gradients = backprop.backward_pass(weights, i, t, backprop.forward_pass(weights, i))
     alpha = float(np.random.default_rng(seed).uniform(0.01, 2.0))
-    assert_close(student.gradient_descent_update(weights, gradients, alpha),
-                 backprop.gradient_descent_update(weights, gradients, alpha), name="gradient_descent_update")  # fmt: skip
+    assert_close(
+        student.gradient_descent_update(weights, gradients, alpha),
+        backprop.gradient_descent_update(weights, gradients, alpha),
+        name="gradient_descent_update",
+    )
 
 
 @pytest.mark.grade(points=0.5, functions=["sigmoid_derivative"])
@@ -87,5 +93,8 @@ def test_perceptron_forward_on_random_networks(student, seed):
 def test_perceptron_backward_on_random_networks(student, seed):
     W, v, x, t = _perceptron(seed)
     forward = backprop.perceptron_forward(W, v, x)
-    assert_close(student.perceptron_backward(W, v, x, t, forward), backprop.perceptron_backward(W, v, x, t, forward),
-                 name="perceptron_backward")  # fmt: skip
+    assert_close(
+        student.perceptron_backward(W, v, x, t, forward),
+        backprop.perceptron_backward(W, v, x, t, forward),
+        name="perceptron_backward",
+    )

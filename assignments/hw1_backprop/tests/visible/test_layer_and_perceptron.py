@@ -33,12 +33,17 @@ def test_layer_gradients_have_the_parameters_shapes(student):
 @pytest.mark.grade(points=1, functions=["perceptron_forward"])
 def test_perceptron_forward_on_a_small_network(student):
     Wp, v, xp = W.T.copy(), np.array([0.7, -1.1]), x  # W of shape (inputs, hidden) = (3, 2)
-    assert_close(student.perceptron_forward(Wp, v, xp), backprop.perceptron_forward(Wp, v, xp), name="perceptron_forward")
+    assert_close(
+        student.perceptron_forward(Wp, v, xp), backprop.perceptron_forward(Wp, v, xp), name="perceptron_forward"
+    )
 
 
 @pytest.mark.grade(points=1, functions=["perceptron_backward"])
 def test_perceptron_backward_on_a_small_network(student):
     Wp, v, xp, t = W.T.copy(), np.array([0.7, -1.1]), x, 1.0
     forward = backprop.perceptron_forward(Wp, v, xp)
-    assert_close(student.perceptron_backward(Wp, v, xp, t, forward),
-                 backprop.perceptron_backward(Wp, v, xp, t, forward), name="perceptron_backward")  # fmt: skip
+    assert_close(
+        student.perceptron_backward(Wp, v, xp, t, forward),
+        backprop.perceptron_backward(Wp, v, xp, t, forward),
+        name="perceptron_backward",
+    )
