@@ -246,62 +246,109 @@ def fit(
     ``loss`` is "cross_entropy" (integer class targets), "squared_error",
     "mse", or a callable (outputs Tensor, targets) -> scalar Tensor.
     """
-    if epochs < 0:
-        raise ValueError(f"epochs must be non-negative, got {epochs}")
-    if (X_dev is None) != (y_dev is None):
-        raise ValueError("give both X_dev and y_dev, or neither")
-    has_dev = X_dev is not None
-    if patience is not None and not has_dev:
-        raise ValueError("early stopping (patience=) needs a development set: pass X_dev and y_dev")
-    if schedule is not None and _takes_metric(schedule) and not has_dev:
-        raise ValueError(f"{type(schedule).__name__}.step needs a metric: pass X_dev and y_dev so it gets the dev loss")
+    _check_fit_arguments(epochs, X_dev, y_dev, patience, schedule)
     rng = np.random.default_rng(rng) if isinstance(rng, (int, np.integer)) else generator(rng)
     loss_fn = _loss_function(loss)
     X_train, y_train = np.asarray(X_train), np.asarray(y_train)
     history = History()
-    best_loss, best_state, epochs_without_improvement = float("inf"), None, 0
-
+    stopping = EarlyStopping(patience, min_delta)
     for epoch in range(1, epochs + 1):
         history.lr.append(float(optimizer.lr))
-        model.train()
-        for rows in batches(len(X_train), batch_size, rng, shuffle=shuffle):
-            X_batch, y_batch = Tensor(X_train[rows]), y_train[rows]
-
-            def closure() -> Tensor:  # called within this iteration: this batch is the one meant
-                optimizer.zero_grad()
-                objective = loss_fn(model(X_batch), y_batch)  # noqa: B023
-                if l2:
-                    objective = objective + l2_penalty(model, l2)
-                objective.backward()
-                return objective
-
-            optimizer.step(closure)
-
-        train_loss, train_accuracy = evaluate(model, X_train, y_train, loss_fn)
-        history.train_loss.append(train_loss)
-        history.train_accuracy.append(train_accuracy)
-        if has_dev:
-            dev_loss, dev_accuracy = evaluate(model, X_dev, y_dev, loss_fn)
-            history.dev_loss.append(dev_loss)
-            history.dev_accuracy.append(dev_accuracy)
-            if dev_loss < best_loss - min_delta:
-                best_loss, best_state, epochs_without_improvement = dev_loss, model.state_dict(), 0
-                history.best_epoch = epoch
-            else:
-                epochs_without_improvement += 1
-
+        train_epoch(
+            model, optimizer, X_train, y_train, batch_size=batch_size, rng=rng, loss_fn=loss_fn, l2=l2, shuffle=shuffle
+        )
+        _record(history.train_loss, history.train_accuracy, evaluate(model, X_train, y_train, loss_fn))
+        stop = False
+        if X_dev is not None:
+            _record(history.dev_loss, history.dev_accuracy, evaluate(model, X_dev, y_dev, loss_fn))
+            stop = stopping.update(epoch, history.dev_loss[-1], model)
+            history.best_epoch = stopping.best_epoch
         if schedule is not None and _takes_metric(schedule):
-            schedule.step(history.dev_loss[-1])
+            schedule.step(history.dev_loss[-1])  # ReduceOnPlateau: the dev loss decides
         elif schedule is not None:
             schedule.step()
-        if patience is not None and epochs_without_improvement >= patience:
+        if stop:
             history.stopped_epoch = epoch
             break
-
-    if restore_best and best_state is not None:
-        model.load_state_dict(best_state)
+    if restore_best and stopping.best_state is not None:
+        model.load_state_dict(stopping.best_state)
     model.eval()
     return history
+
+
+def train_epoch(
+    model: Module,
+    optimizer,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    batch_size: int | None,
+    rng: np.random.Generator,
+    loss_fn: LossFunction,
+    l2: float = 0.0,
+    shuffle: bool = True,
+) -> None:
+    """One pass over the training set, in training mode: for each mini-batch of :func:`batches`
+    (shuffled from ``rng``), one ``optimizer.step(closure)`` on J = L(model(X_batch), y_batch) + λ/2 · Σ_W ‖W‖².
+
+    The closure zeroes the gradients, computes J, backpropagates and returns J; the optimizer calls
+    it (Nesterov at its look-ahead point), so each update is one forward and one backward pass.
+    """
+    model.train()
+    for rows in batches(len(X_train), batch_size, rng, shuffle=shuffle):
+        X_batch, y_batch = Tensor(X_train[rows]), y_train[rows]
+
+        def closure() -> Tensor:  # called within this iteration: this batch is the one meant
+            optimizer.zero_grad()
+            objective = loss_fn(model(X_batch), y_batch)  # noqa: B023
+            if l2:
+                objective = objective + l2_penalty(model, l2)
+            objective.backward()
+            return objective
+
+        optimizer.step(closure)
+
+
+@dataclass
+class EarlyStopping:
+    """Early stopping with patience (CSE 587): stop once the development loss has not improved for
+    ``patience`` epochs in a row, and remember the weights of the best epoch.
+
+    An epoch improves when its dev loss is lower than the best so far by more than ``min_delta``.
+    ``patience=None`` never stops, but still remembers the best epoch.
+    """
+
+    patience: int | None
+    min_delta: float = 0.0
+    best_loss: float = float("inf")
+    best_epoch: int | None = None
+    best_state: dict | None = None
+    epochs_without_improvement: int = 0
+
+    def update(self, epoch: int, dev_loss: float, model: Module) -> bool:
+        """Record ``epoch``'s dev loss (saving the model's state at a new best); True when training should stop."""
+        if dev_loss < self.best_loss - self.min_delta:
+            self.best_loss, self.best_epoch, self.best_state = dev_loss, epoch, model.state_dict()
+            self.epochs_without_improvement = 0
+        else:
+            self.epochs_without_improvement += 1
+        return self.patience is not None and self.epochs_without_improvement >= self.patience
+
+
+def _check_fit_arguments(epochs: int, X_dev, y_dev, patience: int | None, schedule) -> None:
+    if epochs < 0:
+        raise ValueError(f"epochs must be non-negative, got {epochs}")
+    if (X_dev is None) != (y_dev is None):
+        raise ValueError("give both X_dev and y_dev, or neither")
+    if patience is not None and X_dev is None:
+        raise ValueError("early stopping (patience=) needs a development set: pass X_dev and y_dev")
+    if schedule is not None and _takes_metric(schedule) and X_dev is None:
+        raise ValueError(f"{type(schedule).__name__}.step needs a metric: pass X_dev and y_dev so it gets the dev loss")
+
+
+def _record(losses: list[float], accuracies: list[float], measured: tuple[float, float]) -> None:
+    losses.append(measured[0])
+    accuracies.append(measured[1])
 
 
 # ----- random restarts ------------------------------------------------------------

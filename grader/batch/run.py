@@ -22,7 +22,7 @@ from grader.errors import UserError
 from grader.files import write_atomic
 from grader.homework import manifest as manifests
 from grader.outputs.gradebook import write_gradebook
-from grader.outputs.results import GradingResult, TestResult, write_json_atomically
+from grader.outputs.results import GradingResult, TestResult, TestStatus, write_json_atomically
 
 
 def check_homework(manifest: manifests.Manifest) -> list[TestResult]:
@@ -173,60 +173,13 @@ def run_batch(folder: Path, assignment: str, out: Path, workers: int | None = No
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     template = check_homework(manifest)
-    homework = homework_hash(manifest)
-    pool_size = workers or os.cpu_count() or 1
-    results: dict[str, GradingResult] = {}
-    jobs: dict[str, _Job] = {}
-    for entry in entries:
-        entry.fingerprint = fingerprint(entry.path, manifest, homework)
-        previous = _load_previous(out / entry.student, entry.fingerprint)
-        if previous is not None:
-            results[entry.student] = previous
-            if not (out / entry.student / "report.html").is_file():
-                from grader.outputs.report import html_report
-
-                write_atomic(out / entry.student / "report.html", html_report(previous))
-        else:
-            jobs[entry.student] = _Job(entry.path, str(assignment), manifest, template, manifest.limits)
+    results, jobs = _reuse_unchanged(entries, manifest, template, out)
     skipped = len(results)
-
-    by_student = {entry.student: entry for entry in entries}
-    crashes: dict[str, str] = {}
-    if jobs:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=len(jobs),
-            desc=f"grading {manifest.id}",
-            unit="submission",
-            file=sys.stderr,
-            disable=not sys.stderr.isatty(),
-            dynamic_ncols=True,
-        )
-
-        def on_done(student: str, outcome: tuple[dict, str, str]) -> None:
-            data, html, crash = outcome
-            _save(out, by_student[student], data, html)
-            results[student] = GradingResult.from_dict(data)
-            if crash:
-                crashes[student] = crash
-            bar.update(1)
-
-        try:
-            _grade_all(jobs, min(pool_size, len(jobs)), on_done)
-        finally:
-            bar.close()
-
+    crashes = _grade_with_progress(jobs, entries, manifest, out, workers or os.cpu_count() or 1, results)
     ordered = [(entry, results[entry.student]) for entry in entries]
-    gradebook = write_gradebook(out / "gradebook.csv", ordered, folder, template, manifest)
-    from grader.outputs.report import class_summary
-
-    summary = write_atomic(
-        out / "summary.html", class_summary([(e.student, r) for e, r in ordered], title=manifest.title)
-    )
-
+    written = _write_class_files(out, ordered, folder, template, manifest)
     scores = [r.score for _, r in ordered]
-    unloadable = sum(1 for _, r in ordered if r.tests and all(t.status == "error" for t in r.tests))
+    unloadable = sum(1 for _, r in ordered if r.tests and all(t.status is TestStatus.ERROR for t in r.tests))
     print(
         f"{manifest.id}: {len(entries)} submissions: {len(jobs)} graded, "
         f"{skipped} skipped (unchanged, results reused); "
@@ -235,9 +188,82 @@ def run_batch(folder: Path, assignment: str, out: Path, workers: int | None = No
         f"{time.monotonic() - started:.1f} s"
     )
     print(
-        f"  gradebook  {gradebook}\n  summary    {summary}\n  reports    {out / '<student>' / 'report.html'}"
-        f" (and result.json)"
+        f"  gradebook  {written['gradebook']}\n  summary    {written['summary']}\n"
+        f"  reports    {out / '<student>' / 'report.html'} (and result.json)"
     )
     for student, crash in crashes.items():
         print(f"grader batch: {student}: {crash}", file=sys.stderr)
     return 1 if crashes else 0
+
+
+def _reuse_unchanged(entries: list[Entry], manifest: manifests.Manifest, template: list[TestResult], out: Path):
+    """The saved results whose fingerprint is unchanged, and a job for every other submission."""
+    homework = homework_hash(manifest)
+    results: dict[str, GradingResult] = {}
+    jobs: dict[str, _Job] = {}
+    for entry in entries:
+        entry.fingerprint = fingerprint(entry.path, manifest, homework)
+        previous = _load_previous(out / entry.student, entry.fingerprint)
+        if previous is None:
+            jobs[entry.student] = _Job(entry.path, manifest.id, manifest, template, manifest.limits)
+            continue
+        results[entry.student] = previous
+        if not (out / entry.student / "report.html").is_file():
+            from grader.outputs.report import html_report
+
+            write_atomic(out / entry.student / "report.html", html_report(previous))
+    return results, jobs
+
+
+def _grade_with_progress(
+    jobs: dict[str, _Job],
+    entries: list[Entry],
+    manifest: manifests.Manifest,
+    out: Path,
+    pool_size: int,
+    results: dict[str, GradingResult],
+) -> dict[str, str]:
+    """Grade ``jobs`` behind a progress bar, saving each result as it comes; returns the grader's own failures."""
+    crashes: dict[str, str] = {}
+    if not jobs:
+        return crashes
+    from tqdm import tqdm
+
+    by_student = {entry.student: entry for entry in entries}
+    bar = tqdm(
+        total=len(jobs),
+        desc=f"grading {manifest.id}",
+        unit="submission",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        dynamic_ncols=True,
+    )
+
+    def on_done(student: str, outcome: tuple[dict, str, str]) -> None:
+        data, html, crash = outcome
+        _save(out, by_student[student], data, html)
+        results[student] = GradingResult.from_dict(data)
+        if crash:
+            crashes[student] = crash
+        bar.update(1)
+
+    try:
+        _grade_all(jobs, min(pool_size, len(jobs)), on_done)
+    finally:
+        bar.close()
+    return crashes
+
+
+def _write_class_files(
+    out: Path,
+    ordered: list[tuple[Entry, GradingResult]],
+    folder: Path,
+    template: list[TestResult],
+    manifest: manifests.Manifest,
+) -> dict[str, Path]:
+    """The gradebook and the class summary, each written atomically."""
+    from grader.outputs.report import class_summary
+
+    gradebook = write_gradebook(out / "gradebook.csv", ordered, folder, template, manifest)
+    summary = class_summary([(e.student, r) for e, r in ordered], title=manifest.title)
+    return {"gradebook": gradebook, "summary": write_atomic(out / "summary.html", summary)}
