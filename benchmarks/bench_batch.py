@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
 
-    from grader.authoring.handout import build_module
+    from grader.authoring.module import build_module
     from grader.batch import run_batch
     from grader.homework import manifest as manifests
 

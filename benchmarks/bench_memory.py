@@ -35,7 +35,7 @@ def kib(status: str, key: str) -> int:
 
 
 def main() -> None:
-    from grader.authoring.handout import build_module
+    from grader.authoring.module import build_module
     from grader.gradescope import GRADER_MEMORY_MB
     from grader.grading.grade import grade
     from grader.homework import manifest as manifests

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.authoring.handout import build_module
+from grader.authoring.module import build_module
 from grader.batch import discover, read_gradescope_metadata, run_batch, safe_name
 from grader.cli import main
 from grader.errors import UserError

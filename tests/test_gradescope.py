@@ -14,7 +14,7 @@ from gradescope_schema import check_schema
 from gradescope_schema import read_results as read_results_file
 
 from grader import gradescope
-from grader.authoring.handout import build_module
+from grader.authoring.module import build_module
 from grader.gradescope import container
 from grader.homework import manifest as manifests
 from grader.outputs import results
@@ -161,7 +161,7 @@ def test_the_solution_scores_full_marks(solution_results):
 
 
 def test_the_solution_as_a_notebook_among_other_files(tmp_path, solution_source):
-    from grader.authoring.handout import build_notebook
+    from grader.authoring.notebook import build_notebook
 
     notebook = build_notebook(MANIFEST, solution=True)
     root = make_root(tmp_path, {"scratch.py": "print('hi')\n"})

@@ -48,7 +48,7 @@ from pathlib import Path
 import pytest
 from gradescope_schema import check_schema, read_results
 
-from grader.authoring.handout import build_module
+from grader.authoring.module import build_module
 from grader.gradescope import NOT_RUN, build_autograder_zip
 from grader.homework import manifest as manifests
 from grader.homework import samples

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.authoring.handout import build_module
+from grader.authoring.module import build_module
 from grader.errors import UserError
 from grader.grading.grade import grade
 from grader.homework import manifest as manifests

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 from grader.authoring import handout
+from grader.authoring import module as handout_module
+from grader.authoring import notebook as handout_notebook
 from grader.errors import UserError
 from grader.grading.submission import CHECK_CELL_MARKER, read_submission
 from grader.homework import manifest
@@ -217,7 +219,7 @@ def test_building_twice_gives_the_same_bytes(hw1, built, tmp_path):
 def test_a_task_naming_a_missing_function_is_a_user_error_naming_it(hw1):
     broken = replace(hw1, tasks=hw1.tasks + (Task("1.10", "backward_passs", 1.0),))
     with pytest.raises(UserError, match=r"manifest.toml: .*'backward_passs' \(task 1.10\)"):
-        handout.build_module(broken, solution=False)
+        handout_module.build_module(broken, solution=False)
 
 
 # ----- partial blanking and imports between reference modules -------------------------
@@ -245,7 +247,7 @@ PARTIAL_SOURCE = '''\
 
 def test_partial_blanking_replaces_only_the_lines_between_the_markers(tmp_path):
     fake, path = write_fake_source(tmp_path, PARTIAL_SOURCE)
-    text = handout.build_module(fake, solution=False, source_paths=[path])
+    text = handout_module.build_module(fake, solution=False, source_paths=[path])
     assert (
         "checked = float(x)  # kept: only the marked lines are the exercise\n"
         "    # TODO(task 0.1): implement double\n"
@@ -262,7 +264,7 @@ def test_partial_blanking_replaces_only_the_lines_between_the_markers(tmp_path):
 
 def test_solution_handout_keeps_the_marked_code_without_the_markers(tmp_path):
     fake, path = write_fake_source(tmp_path, PARTIAL_SOURCE)
-    text = handout.build_module(fake, solution=True, source_paths=[path])
+    text = handout_module.build_module(fake, solution=True, source_paths=[path])
     assert "SOLUTION" not in text and "result = checked + checked" in text
     namespace: dict = {}
     exec(compile(text, "hw0_fake.py", "exec"), namespace)
@@ -272,7 +274,7 @@ def test_solution_handout_keeps_the_marked_code_without_the_markers(tmp_path):
 def test_unbalanced_solution_markers_are_a_user_error(tmp_path):
     fake, path = write_fake_source(tmp_path, PARTIAL_SOURCE.replace("        # END SOLUTION\n", ""))
     with pytest.raises(UserError, match="unbalanced # BEGIN SOLUTION"):
-        handout.build_module(fake, solution=False, source_paths=[path])
+        handout_module.build_module(fake, solution=False, source_paths=[path])
 
 
 def test_solution_markers_outside_a_task_function_are_a_user_error(tmp_path):
@@ -281,7 +283,7 @@ def test_solution_markers_outside_a_task_function_are_a_user_error(tmp_path):
     )
     fake, path = write_fake_source(tmp_path, source)
     with pytest.raises(UserError, match="outside every task"):
-        handout.build_module(fake, solution=True, source_paths=[path])
+        handout_module.build_module(fake, solution=True, source_paths=[path])
 
 
 def test_imports_between_reference_modules_are_dropped_when_concatenated(tmp_path):
@@ -297,7 +299,7 @@ def test_imports_between_reference_modules_are_dropped_when_concatenated(tmp_pat
         sources=("base", "fake"),
         tasks=(Task("0.1", "double", 1.0),),
     )
-    text = handout.build_module(fake, solution=True, source_paths=[tmp_path / "base.py", tmp_path / "fake.py"])
+    text = handout_module.build_module(fake, solution=True, source_paths=[tmp_path / "base.py", tmp_path / "fake.py"])
     assert "from .base" not in text and text.count("import numpy as np") == 1
     assert "Base." in text and "Uses base." in text
     namespace: dict = {}
@@ -310,7 +312,7 @@ def test_a_module_alias_import_between_reference_modules_is_a_user_error(tmp_pat
         tmp_path, PARTIAL_SOURCE.replace("from __future__ import annotations", "from . import functional as F")
     )
     with pytest.raises(UserError, match="from . import functional"):
-        handout.build_module(fake, solution=False, source_paths=[path])
+        handout_module.build_module(fake, solution=False, source_paths=[path])
 
 
 # ----- the notebook --------------------------------------------------------------------
@@ -415,14 +417,14 @@ def test_a_narrative_block_for_an_unknown_function_is_a_user_error(tmp_path):
     fake, path = write_fake_source(tmp_path, PARTIAL_SOURCE)
     (tmp_path / "narrative.md").write_text("Intro.\n\n<!-- function: tripel -->\nTriple it.\n")
     with pytest.raises(UserError, match="tripel"):
-        handout.build_notebook(replace(fake, narrative="narrative.md"), solution=False, source_paths=[path])
+        handout_notebook.build_notebook(replace(fake, narrative="narrative.md"), solution=False, source_paths=[path])
 
 
 def test_imports_of_grader_handout_do_not_load_nbformat_or_jinja2():
     import subprocess
 
     code = (
-        "import sys, grader.authoring.handout, grader.grading.submission; "
+        "import sys, grader.authoring.handout, grader.authoring.module, grader.grading.submission; "
         "print(any(m in sys.modules for m in ('nbformat', 'jinja2')))"
     )
     assert (

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from grader import gradescope
-from grader.authoring.handout import build_module
+from grader.authoring.module import build_module
 from grader.batch import run_batch
 from grader.grading.grade import grade
 from grader.homework import manifest as manifests

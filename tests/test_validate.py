@@ -66,7 +66,7 @@ def test_the_command_exits_1_when_a_claim_does_not_hold(tmp_path):
 
 
 def test_a_homework_graded_after_another_with_the_same_test_names_uses_its_own_tests(tmp_path):
-    from grader.authoring.handout import build_module
+    from grader.authoring.module import build_module
     from grader.grading.grade import grade
     from grader.homework.manifest import load
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader.authoring.handout import build_module, checker_name
+from grader.authoring.module import build_module, checker_name
 from grader.errors import UserError
 from grader.files import render, write_atomic
 from grader.grading import tolerances

@@ -23,7 +23,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.authoring.handout import build_module
+from grader.authoring.module import build_module
 from grader.errors import UserError
 from grader.files import write_atomic
 from grader.grading.grade import grade

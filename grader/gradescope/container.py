@@ -183,7 +183,7 @@ def self_test(root: Path = Path("/autograder")) -> int:
     Exit status 0 only for full marks: an autograder that cannot work in the container fails the
     image build, with the reason in the build's output, instead of giving every student a wrong grade.
     """
-    from grader.authoring.handout import build_module  # only here: grading a submission never needs the handout builder
+    from grader.authoring.module import build_module  # only here: grading a submission never needs the handout builder
 
     try:
         manifest = manifests.load(read_config(root)["assignment"])

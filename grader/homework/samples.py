@@ -22,7 +22,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.authoring.handout import build_module, build_notebook
+from grader.authoring.module import build_module
+from grader.authoring.notebook import build_notebook
 from grader.errors import UserError
 from grader.files import write_atomic
 from grader.homework.manifest import Manifest
