@@ -10,7 +10,7 @@ import pytest
 from grader.authoring.validate import validate
 from grader.errors import UserError
 
-HW1 = Path(__file__).resolve().parent.parent / "assignments" / "hw1_backprop"
+HW1 = Path(__file__).resolve().parents[3] / "assignments" / "hw1_backprop"
 
 
 def homework_copy(tmp_path: Path, mistakes: str) -> Path:
