@@ -29,6 +29,7 @@ from pathlib import Path
 
 from grader.errors import UserError
 from grader.homework.manifest import Manifest, Task
+from grader.outputs import formatting
 from grader.paths import PROJECT_ROOT
 
 BEGIN_SOLUTION = re.compile(r"\s*#\s*BEGIN SOLUTION\s*$")
@@ -295,7 +296,8 @@ def _header(manifest: Manifest, docstrings: list[str]) -> str:
 
 
 def points_text(points: float) -> str:
-    return f"{points:g} point" + ("" if points == 1 else "s")
+    """ "1 point", "2.5 points"."""
+    return f"{formatting.points(points)} point" + ("" if points == 1 else "s")
 
 
 def _collapse_blank_runs(text: str) -> str:

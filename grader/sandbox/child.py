@@ -166,8 +166,8 @@ def _method_names(cls):
     return names[:MAX_METHOD_NAMES]
 
 
-def _answer(request, module, handles, labels):
-    """The reply to one request (its ``kind`` and fields, without the id)."""
+def _answer(request, module, handles, labels, kind):
+    """The reply to one request (its ``kind``, one of protocol.Kind, and fields, without the id)."""
     handles.free(request.get("free"))
     op, name = request.get("op"), request.get("name")
     try:
@@ -175,11 +175,11 @@ def _answer(request, module, handles, labels):
         args = handles.resolve(request.get("args", []))
         kwargs = handles.resolve(request.get("kwargs", {}))
     except UnknownHandle as error:
-        return {"kind": "bad_handle", "message": f"no object is kept under the handle {str(error)[:40]!r}"}
+        return {"kind": kind.BAD_HANDLE, "message": f"no object is kept under the handle {str(error)[:40]!r}"}
     if op == "function":
         function = getattr(module, name, None) if type(name) is str else None
         if not callable(function):
-            return {"kind": "missing"}
+            return {"kind": kind.MISSING}
         run = functools.partial(function, *args, **kwargs)
     elif op == "operator" and name in OPERATORS:
         run = functools.partial(OPERATORS[name], *args)
@@ -190,19 +190,19 @@ def _answer(request, module, handles, labels):
     elif op == "call":
         run = functools.partial(target, *args, **kwargs)
     else:
-        return {"kind": "error", "type": "ProtocolError", "message": f"a request the sandbox does not know ({op!r})"}
+        return {"kind": kind.ERROR, "type": "ProtocolError", "message": f"a request the sandbox does not know ({op!r})"}
     try:
-        return {"kind": "result", "value": run()}
+        return {"kind": kind.RESULT, "value": run()}
     except AttributeError as error:
         if (
             op in ("attribute", "method")
             and getattr(error, "obj", None) is target
             and getattr(error, "name", None) == name
         ):
-            return {"kind": "missing", "message": describe(error, labels)}
-        return {"kind": "error", "type": "AttributeError", "message": describe(error, labels)}
+            return {"kind": kind.MISSING, "message": describe(error, labels)}
+        return {"kind": kind.ERROR, "type": "AttributeError", "message": describe(error, labels)}
     except BaseException as error:
-        return {"kind": "error", "type": type(error).__name__, "message": describe(error, labels)}
+        return {"kind": kind.ERROR, "type": type(error).__name__, "message": describe(error, labels)}
 
 
 # ----- the process ------------------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ def _serve(protocol, module, labels, request_fd, reply_fd, printed, handle_limit
             os._exit(protocol.EXIT_GRADER_GONE)
         if request.get("kind") == protocol.Kind.RESET:
             os._exit(0)
-        reply = _answer(request, module, handles, labels)
+        reply = _answer(request, module, handles, labels, protocol.Kind)
         reply["id"], reply["printed"] = request["id"], printed()
         _write(protocol, reply_fd, reply, handles)
 
