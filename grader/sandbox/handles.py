@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import weakref
 
-from .calls import TestMistake, value_of
+from .calls import OperationFailed, Status, TestMistake, value_of
 
 # Python's operators, as the child applies them (operator.<name>), with the symbol a message shows.
 BINARY = {
@@ -152,7 +152,12 @@ def type_of(handle: Handle) -> str:
 
 
 def reference_to(handle, sandbox, test: int, fork: int) -> str:
-    """The id to send for ``handle`` in a request to ``sandbox``; :class:`TestMistake` if it cannot be named there."""
+    """The id to send for ``handle`` in a request to ``sandbox``.
+
+    :class:`TestMistake` if the test cannot name it there (not a handle, another sandbox's, an
+    earlier test's); :class:`OperationFailed` (a crash) if the submission's process that held its
+    object has stopped since: the submission's own doing.
+    """
     if not isinstance(handle, Handle):
         raise TestMistake(
             f"only plain data and handles can be sent into the sandbox, not an object of type {type(handle).__name__}"
@@ -163,5 +168,10 @@ def reference_to(handle, sandbox, test: int, fork: int) -> str:
         raise TestMistake(
             f"a {handle._type} handle from an earlier test was used: handles live for one test "
             "(each test runs in a fresh copy of the submission)"
+        )
+    if handle._fork != fork:
+        raise OperationFailed(
+            Status.CRASH,
+            f"a {handle._type} from earlier in this test is gone: the submission's process stopped since it was made",
         )
     return handle._id

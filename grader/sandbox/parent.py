@@ -457,14 +457,7 @@ class Sandbox:
         return self._result_of(reply, op, what)
 
     def _reference(self, handle, test: int, fork: int) -> dict:
-        handle_id = reference_to(handle, self, test, fork)
-        if handle._fork != fork:
-            raise OperationFailed(
-                Status.CRASH,
-                f"a {handle._type} from earlier in this test is gone: the "
-                "submission's process stopped since it was made",
-            )
-        return protocol.handle_reference(handle_id)
+        return protocol.handle_reference(reference_to(handle, self, test, fork))
 
     def _result_of(self, reply: dict, op: str, what: str) -> CallResult:
         kind = reply.get("kind")
