@@ -40,6 +40,7 @@ def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float =
     ``f`` maps an array shaped like ``x`` to a number. ``x`` itself is not
     modified: each entry is perturbed in a private copy and restored.
     """
+    # BEGIN SOLUTION
     x = np.array(x, dtype=np.float64)
     gradient = np.zeros_like(x)
     for index in np.ndindex(x.shape):
@@ -51,12 +52,15 @@ def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float =
         x[index] = original
         gradient[index] = (f_plus - f_minus) / (2 * h)
     return gradient
+    # END SOLUTION
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
     """|a − n| / max(1e-8, |a| + |n|), entry by entry (two zeros give 0, not 0/0)."""
+    # BEGIN SOLUTION
     analytic, numeric = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
     return np.abs(analytic - numeric) / np.maximum(RELATIVE_ERROR_FLOOR, np.abs(analytic) + np.abs(numeric))
+    # END SOLUTION
 
 
 @dataclass

@@ -59,12 +59,14 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """
     if grad.shape == shape:
         return grad
+    # BEGIN SOLUTION
     leading = grad.ndim - len(shape)
     grad = grad.sum(axis=tuple(range(leading))) if leading > 0 else grad
     stretched = tuple(axis for axis, n in enumerate(shape) if n == 1 and grad.shape[axis] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad.reshape(shape)
+    # END SOLUTION
 
 
 def as_tensor(value: Tensor | np.ndarray | float | Sequence) -> Tensor:
@@ -133,10 +135,12 @@ class Tensor:
         an earlier pass never changes.
         """
         grad = unbroadcast(np.asarray(grad, dtype=np.float64), self.data.shape)
+        # BEGIN SOLUTION
         if self.grad is not None:
             self.grad = self.grad + grad
         else:
             self.grad = grad if fresh else grad.copy()
+        # END SOLUTION
 
     # ----- array-like conveniences -------------------------------------------------
     @property
@@ -189,10 +193,12 @@ class Tensor:
         other = as_tensor(other)
 
         def _backward(upstream):  # ∂(a+b)/∂a = ∂(a+b)/∂b = 1: + distributes the upstream gradient
+            # BEGIN SOLUTION
             if self.requires_grad:
                 self.accumulate_grad(upstream, fresh=True)  # upstream is this call's own: a may keep it
             if other.requires_grad:
                 other.accumulate_grad(upstream)  # a copy, since a may hold upstream itself
+            # END SOLUTION
 
         return Tensor.from_op(self.data + other.data, (self, other), "+", _backward)
 
@@ -200,10 +206,12 @@ class Tensor:
         other = as_tensor(other)
 
         def _backward(upstream):  # ∂(ab)/∂a = b, ∂(ab)/∂b = a: * switches the operands
+            # BEGIN SOLUTION
             if self.requires_grad:
                 self.accumulate_grad(upstream * other.data, fresh=True)
             if other.requires_grad:
                 other.accumulate_grad(upstream * self.data, fresh=True)
+            # END SOLUTION
 
         return Tensor.from_op(self.data * other.data, (self, other), "*", _backward)
 
@@ -211,10 +219,12 @@ class Tensor:
         other = as_tensor(other)
 
         def _backward(upstream):  # ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²
+            # BEGIN SOLUTION
             if self.requires_grad:
                 self.accumulate_grad(upstream / other.data, fresh=True)
             if other.requires_grad:
                 other.accumulate_grad(-upstream * self.data / other.data**2, fresh=True)
+            # END SOLUTION
 
         return Tensor.from_op(self.data / other.data, (self, other), "/", _backward)
 
@@ -229,10 +239,12 @@ class Tensor:
         other = as_tensor(other)
 
         def _backward(upstream):  # ∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1
+            # BEGIN SOLUTION
             if self.requires_grad:
                 self.accumulate_grad(upstream, fresh=True)  # upstream is this call's own
             if other.requires_grad:
                 other.accumulate_grad(-upstream, fresh=True)
+            # END SOLUTION
 
         return Tensor.from_op(self.data - other.data, (self, other), "-", _backward)
 
@@ -241,7 +253,9 @@ class Tensor:
             raise TypeError("Tensor ** p takes a plain number p; for a Tensor exponent use (p * x.log()).exp()")
 
         def _backward(upstream):  # d(x^p)/dx = p·x^(p−1)
+            # BEGIN SOLUTION
             self.accumulate_grad(upstream * exponent * self.data ** (exponent - 1), fresh=True)
+            # END SOLUTION
 
         return Tensor.from_op(self.data**exponent, (self,), f"**{exponent}", _backward)
 
@@ -249,6 +263,7 @@ class Tensor:
         other = as_tensor(other)
 
         def _backward(upstream):  # Z = AB: ∂L/∂A = ∂L/∂Z Bᵀ, ∂L/∂B = Aᵀ ∂L/∂Z
+            # BEGIN SOLUTION
             a, b, g = self.data, other.data, upstream
             # A 1-D operand is a row (left) or a column (right) vector, as in numpy.
             a2 = a[None, :] if a.ndim == 1 else a
@@ -266,6 +281,7 @@ class Tensor:
             if other.requires_grad:
                 grad_b = np.swapaxes(a2, -1, -2) @ g2
                 other.accumulate_grad(grad_b[..., 0] if b.ndim == 1 else grad_b, fresh=True)
+            # END SOLUTION
 
         return Tensor.from_op(self.data @ other.data, (self, other), "@", _backward)
 
@@ -288,17 +304,28 @@ class Tensor:
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
 
         def _backward(upstream):  # each summand gets the upstream gradient of the sum it went into
+            # BEGIN SOLUTION
             g = upstream
             if axis is not None and not keepdims:
                 g = np.expand_dims(g, axis)
             self.accumulate_grad(np.broadcast_to(g, self.data.shape))
+            # END SOLUTION
 
         return Tensor.from_op(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum", _backward)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """The sum divided by the number of entries it adds up."""
-        count = self.data.size if axis is None else np.prod([self.data.shape[a] for a in np.atleast_1d(axis)])
-        return self.sum(axis=axis, keepdims=keepdims) / float(count)
+        """The sum divided by the number n of entries it adds up."""
+        count = self.data.size if axis is None else int(np.prod([self.data.shape[a] for a in np.atleast_1d(axis)]))
+
+        def _backward(upstream):  # each of the n entries averaged gets the upstream gradient divided by n
+            # BEGIN SOLUTION
+            g = upstream
+            if axis is not None and not keepdims:
+                g = np.expand_dims(g, axis)
+            self.accumulate_grad(np.broadcast_to(g / count, self.data.shape))
+            # END SOLUTION
+
+        return Tensor.from_op(self.data.mean(axis=axis, keepdims=keepdims), (self,), "mean", _backward)
 
     def reshape(self, *shape) -> Tensor:
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
@@ -322,14 +349,18 @@ class Tensor:
         value = np.exp(self.data)
 
         def _backward(upstream):  # d(eˣ)/dx = eˣ
+            # BEGIN SOLUTION
             self.accumulate_grad(upstream * value, fresh=True)
+            # END SOLUTION
 
         return Tensor.from_op(value, (self,), "exp", _backward)
 
     def log(self) -> Tensor:
 
         def _backward(upstream):  # d(ln x)/dx = 1/x
+            # BEGIN SOLUTION
             self.accumulate_grad(upstream / self.data, fresh=True)
+            # END SOLUTION
 
         return Tensor.from_op(np.log(self.data), (self,), "log", _backward)
 
@@ -340,7 +371,9 @@ class Tensor:
         s = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
         def _backward(upstream):  # σ'(z) = σ(z)(1 − σ(z)): σ(z) is the output, so reuse it
+            # BEGIN SOLUTION
             self.accumulate_grad(upstream * s * (1.0 - s), fresh=True)
+            # END SOLUTION
 
         return Tensor.from_op(s, (self,), "sigmoid", _backward)
 
@@ -348,7 +381,9 @@ class Tensor:
         t = np.tanh(self.data)
 
         def _backward(upstream):  # tanh'(z) = 1 − tanh²(z)
+            # BEGIN SOLUTION
             self.accumulate_grad(upstream * (1.0 - t**2), fresh=True)
+            # END SOLUTION
 
         return Tensor.from_op(t, (self,), "tanh", _backward)
 
@@ -356,16 +391,19 @@ class Tensor:
         """max{0, z}; convention: ReLU'(0) = 0."""
 
         def _backward(upstream):
+            # BEGIN SOLUTION
             self.accumulate_grad(upstream * (self.data > 0), fresh=True)
+            # END SOLUTION
 
         return Tensor.from_op(np.maximum(self.data, 0.0), (self,), "relu", _backward)
 
     # ----- backpropagation --------------------------------------------------------
-    def _topological_order(self) -> list[Tensor]:
+    def topological_order(self) -> list[Tensor]:
         """Every node that needs a gradient, each after all of its parents.
 
         An explicit stack instead of recursion, so a chain of any length fits.
         """
+        # BEGIN SOLUTION
         order: list[Tensor] = []
         visited: set[int] = set()
         stack: list[tuple[Tensor, bool]] = [(self, False)]
@@ -380,6 +418,7 @@ class Tensor:
             stack.append((node, True))
             stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in visited)
         return order
+        # END SOLUTION
 
     def backward(self, gradient: np.ndarray | float | None = None) -> None:
         """Backpropagate from this tensor: fill ``.grad`` of every tensor it depends on.
@@ -398,6 +437,7 @@ class Tensor:
                 "backward() on a tensor that does not require gradients: no input of this "
                 "computation was created with requires_grad=True (or it ran under no_grad())"
             )
+        # BEGIN SOLUTION
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
@@ -409,7 +449,7 @@ class Tensor:
         gradient = np.asarray(gradient, dtype=np.float64)
         if gradient.shape != self.data.shape:
             raise ValueError(f"backward(gradient=...) needs shape {self.data.shape}, got {gradient.shape}")
-        order = self._topological_order()
+        order = self.topological_order()
         for node in order:
             if node._parents:
                 node.grad = None
@@ -422,3 +462,4 @@ class Tensor:
             else:
                 upstream, node.grad = node.grad, None  # released: from here on only the parents hold it
             node._backward(upstream)
+        # END SOLUTION

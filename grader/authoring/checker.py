@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader.authoring.module import build_module, checker_name
+from grader.authoring.module import build_module, checker_name, handout_names
 from grader.errors import UserError
 from grader.files import render, write_atomic
 from grader.grading import tolerances
@@ -64,7 +64,11 @@ def record_visible_cases(manifest: Manifest, workdir: Path) -> list[dict]:
 
     with Recording(read_submission(solution), manifest.limits, module_name=manifest.id) as sandbox:
         plugin = HarnessPlugin(
-            sandbox=sandbox, functions=manifest.functions, tests_root=manifest.folder / "tests", observer=observe
+            sandbox=sandbox,
+            functions=manifest.functions,
+            tests_root=manifest.folder / "tests",
+            observer=observe,
+            names=handout_names(manifest),
         )
         run_tests(plugin, test_files(manifest, ["visible"]))
     if failures:

@@ -43,6 +43,20 @@ def checker_name(manifest: Manifest) -> str:
     return f"check_{manifest.id}.py"
 
 
+def handout_names(manifest: Manifest) -> tuple[str, ...]:
+    """The public top-level functions and classes of the handout (what tests may reach as ``student.NAME``)."""
+    names = []
+    for path in manifest.source_paths:
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError):
+            continue  # build_module reports it with a line number
+        names += [
+            node.name for node in tree.body if isinstance(node, DEFINITION_NODES) and not node.name.startswith("_")
+        ]
+    return tuple(dict.fromkeys(names))
+
+
 def todo_lines(task: Task, indent: str) -> list[str]:
     """The two lines that stand for a blanked body."""
     return [

@@ -6,7 +6,8 @@ Three claims, each checked by grading real submissions:
 2. the blank student handout scores zero, every test saying "not implemented",
    with no error caused by the grader or the tests themselves;
 3. every realistic mistake in ``assignments/<hw>/mistakes.toml`` loses points
-   on the function it breaks, and on no other function (principle 2).
+   on the function it breaks, and on no other function (principle 2), except
+   those the manifest declares use it (``uses = [...]`` in their ``[[tasks]]``).
 
 A mistake is the solution handout with edits, as a sample is
 (:mod:`grader.homework.samples`)::
@@ -102,6 +103,7 @@ def validate(assignment: str) -> list[Verdict]:
         )
 
         reference_points = _points_by_function(full)
+        tasks = {task.function: task for task in manifest.tasks}
         for number, mistake in enumerate(mistakes, 1):
             sample = samples.Sample(file=f"mistake_{number}.py", about=mistake.about, score=0, edits=mistake.edits)
             path = write_atomic(
@@ -109,9 +111,14 @@ def validate(assignment: str) -> list[Verdict]:
             )
             points = _points_by_function(grade(path, str(manifest.folder)))
             lost = {name: reference_points[name] - points.get(name, 0.0) for name in reference_points}
-            others = [f"{name} (−{loss:g})" for name, loss in lost.items() if name != mistake.function and loss > 1e-9]
+            costs = {name: loss for name, loss in lost.items() if name != mistake.function and loss > 1e-9}
+            users = {name for name, task in tasks.items() if mistake.function in task.uses}
+            others = [f"{name} (−{loss:g})" for name, loss in costs.items() if name not in users]
+            declared = [f"{name} (−{loss:g})" for name, loss in costs.items() if name in users]
             caught = lost[mistake.function] > 1e-9 and not others
             detail = f"{mistake.function} loses {lost[mistake.function]:g} of {reference_points[mistake.function]:g}"
+            if declared:
+                detail += "; and, as the manifest declares they use it, " + ", ".join(declared)
             if others:
                 detail += "; but it also costs " + ", ".join(others)
             verdicts.append(Verdict(f"mistake {number} is caught: {mistake.about}", caught, detail))

@@ -31,6 +31,7 @@ def check_homework(manifest: manifests.Manifest) -> list[TestResult]:
     A bad marker, a test file that does not import, or points that do not add
     up raise :class:`UserError` here, before anyone is graded.
     """
+    from grader.authoring.module import handout_names
     from grader.grading.grade import VISIBILITIES, check_points, test_files
     from grader.grading.harness import HarnessPlugin, run_tests
     from grader.sandbox import Unavailable
@@ -39,6 +40,7 @@ def check_homework(manifest: manifests.Manifest) -> list[TestResult]:
         sandbox=Unavailable("no submission (checking the homework)"),
         functions=manifest.functions,
         tests_root=manifest.folder / "tests",
+        names=handout_names(manifest),
     )
     tests = run_tests(plugin, test_files(manifest, VISIBILITIES))
     if plugin.grader_errors:

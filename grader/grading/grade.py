@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from grader.authoring.module import handout_names
 from grader.errors import UserError
 from grader.grading.harness import HarnessPlugin, run_tests
 from grader.grading.submission import read_submission
@@ -78,7 +79,12 @@ def grade(
             errors.extend(f"{e['label']}: {e['message']}" for e in report.errors)
         target = Unavailable(report.fatal) if report.fatal else sandbox
     try:
-        plugin = HarnessPlugin(sandbox=target, functions=manifest.functions, tests_root=manifest.folder / "tests")
+        plugin = HarnessPlugin(
+            sandbox=target,
+            functions=manifest.functions,
+            tests_root=manifest.folder / "tests",
+            names=handout_names(manifest),
+        )
         tests = run_tests(plugin, files)
     finally:
         if sandbox is not None:

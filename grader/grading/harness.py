@@ -44,7 +44,8 @@ import pytest
 from grader.errors import UserError
 from grader.grading import compare
 from grader.outputs.results import TestResult, TestStatus, Visibility
-from grader.sandbox import OperationFailed, Sandbox, Status, Unavailable, value_of
+from grader.sandbox import OperationFailed, Sandbox, Status, Unavailable
+from grader.sandbox.handles import ModuleFunction
 
 
 class Student:
@@ -52,23 +53,20 @@ class Student:
 
     What comes back is plain data, or handles for objects that stay in the
     sandbox (grader/sandbox/handles.py). A call that does not return raises
-    :class:`~grader.sandbox.OperationFailed`, which ends the test.
+    :class:`~grader.sandbox.OperationFailed`, which ends the test. Any
+    top-level name of the handout can be reached (``student.Tensor``); passed
+    as an argument, ``student.tanh`` names the submission's own function.
     """
 
     def __init__(self, sandbox: Sandbox | Unavailable, allowed: tuple[str, ...]):
         self._sandbox, self._allowed = sandbox, allowed
 
-    def __getattr__(self, function: str):
-        if function.startswith("_"):
-            raise AttributeError(function)
-        if function not in self._allowed:
-            raise AttributeError(f"{function} is not a function of this homework's handout")
-
-        def call(*args, **kwargs):
-            return value_of(self._sandbox.call(function, *args, **kwargs))
-
-        call.__name__ = function
-        return call
+    def __getattr__(self, name: str) -> ModuleFunction:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._allowed:
+            raise AttributeError(f"{name} is not a top-level name of this homework's handout")
+        return ModuleFunction(self._sandbox, name)
 
 
 class Credit:
@@ -128,6 +126,8 @@ class HarnessPlugin:
     """Where the submission runs; reset before each test case, so each gets a fresh copy of it as loaded."""
     functions: tuple[str, ...]
     tests_root: Path
+    names: tuple[str, ...] = ()
+    """The handout's top-level names a test may reach through ``student`` (besides the task functions)."""
     results: list[TestResult] = field(default_factory=list)
     grader_errors: list[str] = field(default_factory=list)
     authoring_errors: list[str] = field(default_factory=list)
@@ -175,7 +175,7 @@ class HarnessPlugin:
     # ----- fixtures -----------------------------------------------------------------
     @pytest.fixture
     def student(self):
-        return Student(self.sandbox, self.functions)
+        return Student(self.sandbox, tuple(self.functions) + tuple(self.names))
 
     @pytest.fixture
     def credit(self, request):

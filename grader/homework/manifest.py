@@ -24,6 +24,7 @@ Example::
     function = "forward_pass"       # a top-level function of one of the sources
     points = 4                      # must equal the points of the tests charged to it
     title = "Forward computation"
+    uses = []                       # other tasks' functions it calls, whose mistakes may cost it too
 
 Visible tests live in ``tests/visible/``, hidden ones in ``tests/hidden/``;
 sample submissions in ``samples/``.
@@ -78,6 +79,9 @@ class Task:
     function: str
     points: float
     title: str = ""
+    uses: tuple[str, ...] = ()
+    """Other tasks' functions this one calls (``backward`` uses ``topological_order``): a mistake in
+    them may cost this one's points too, and ``grader validate`` accepts that."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,7 @@ def load(assignment: str | Path) -> Manifest:
                 require(entry, "function", str, where),
                 float(points),
                 entry.get("title", ""),
+                tuple(require(entry, "uses", list, where)) if "uses" in entry else (),
             )
         )
     if not tasks:
@@ -151,6 +156,10 @@ def load(assignment: str | Path) -> Manifest:
     names = [task.function for task in tasks]
     if len(set(names)) != len(names):
         raise UserError(f"{path}: a function is listed twice in [[tasks]]: {names}")
+    for task in tasks:
+        unknown_uses = [name for name in task.uses if name not in names or name == task.function]
+        if unknown_uses:
+            raise UserError(f"{path}: task {task.id} ({task.function}) uses {unknown_uses}, which are not other tasks")
 
     limits_table = data.get("limits", {})
     unknown = set(limits_table) - set(Limits.__dataclass_fields__)

@@ -65,6 +65,7 @@ OPERATORS = {
 }
 OPERATORS["len"] = len
 MAX_METHOD_NAMES = 500
+MODULE_PREFIX = "module:"  # a handle naming one of the submission's own top-level functions or classes
 
 
 class BoundedOutput(io.TextIOBase):
@@ -123,14 +124,18 @@ class _Reference:
 class Handles:
     """This fork's objects that the grader names by handle: unguessable ids, dropped with the fork."""
 
-    def __init__(self, protocol, limit):
-        self.protocol, self.limit = protocol, limit
+    def __init__(self, protocol, limit, module):
+        self.protocol, self.limit, self.module = protocol, limit, module
         self.objects = {}
+        self.ids = {}  # id(object) -> its handle: one object keeps one handle while the grader holds it
         self.described = {}  # type name -> its method names, sent to the grader once per fork
 
     def keep(self, value) -> dict:
-        handle_id = secrets.token_hex(12)
-        self.objects[handle_id] = value
+        handle_id = self.ids.get(id(value))
+        if handle_id is None:
+            handle_id = secrets.token_hex(12)
+            self.objects[handle_id] = value
+            self.ids[id(value)] = handle_id
         name = type(value).__name__
         if name not in self.described:
             self.described[name] = _method_names(type(value))
@@ -139,6 +144,11 @@ class Handles:
     def resolve(self, value):
         """``value`` with every handle in it replaced by its object (lists and dicts walked)."""
         if isinstance(value, _Reference):
+            if value.id.startswith(MODULE_PREFIX):  # a function or class of the submission, by name
+                found = getattr(self.module, value.id[len(MODULE_PREFIX) :], None)
+                if found is None:
+                    raise UnknownHandle(value.id)
+                return found
             if value.id not in self.objects:
                 raise UnknownHandle(value.id)
             return self.objects[value.id]
@@ -150,7 +160,9 @@ class Handles:
 
     def free(self, ids):
         for handle_id in ids if type(ids) is list else []:
-            self.objects.pop(handle_id, None)
+            value = self.objects.pop(handle_id, None)
+            if value is not None:
+                self.ids.pop(id(value), None)
 
 
 def _method_names(cls):
@@ -175,7 +187,14 @@ def _answer(request, module, handles, labels, kind):
         args = handles.resolve(request.get("args", []))
         kwargs = handles.resolve(request.get("kwargs", {}))
     except UnknownHandle as error:
-        return {"kind": kind.BAD_HANDLE, "message": f"no object is kept under the handle {str(error)[:40]!r}"}
+        name = str(error)
+        if name.startswith(MODULE_PREFIX):
+            message = (
+                f"the submission defines no {name[len(MODULE_PREFIX) :][:100]} (was it renamed, or did its cell fail?)"
+            )
+        else:
+            message = "the submission's process lost an object it kept for the grader"
+        return {"kind": kind.BAD_HANDLE, "message": message}
     if op == "function":
         function = getattr(module, name, None) if type(name) is str else None
         if not callable(function):
@@ -278,7 +297,7 @@ def _load(protocol, module, request_fd, reply_fd, printed):
 
 def _serve(protocol, module, labels, request_fd, reply_fd, printed, handle_limit):
     """Answer requests on this copy of the submission until the grader asks for a fresh one; never returns."""
-    handles = Handles(protocol, handle_limit)
+    handles = Handles(protocol, handle_limit, module)
     while True:
         try:
             request = protocol.read_message(request_fd, on_handle=lambda handle_id, _type: _Reference(handle_id))
@@ -302,6 +321,7 @@ def _write(protocol, reply_fd, reply, handles):
         if len(handles.objects) > handles.limit:  # how many the grader held, and how many this reply adds:
             new = len(handles.objects) - len(held)  # the grader tells from them whose mistake it is
             handles.objects = held
+            handles.ids = {id(value): handle_id for handle_id, value in held.items()}
             reply = {"id": reply["id"], "kind": protocol.Kind.HANDLE_LIMIT, "held": len(held), "new": new}
         frame = protocol.encode(reply)
     except protocol.NotPlainData as error:  # too large to send

@@ -146,6 +146,30 @@ def _operate(name: str, symbol: str, *operands):
     return value_of(sandbox.request("operator", name=name, args=operands, what=what))
 
 
+class ModuleFunction:
+    """A top-level function or class of the submission, by name: ``student.relu(z)`` calls it in the
+    sandbox; passed as an argument (``student.check(student.tanh, x)``) it names the submission's own."""
+
+    __slots__ = ("_sandbox", "_name")
+
+    def __init__(self, sandbox, name: str):
+        self._sandbox, self._name = sandbox, name
+
+    def __call__(self, *args, **kwargs):
+        return value_of(self._sandbox.call(self._name, *args, **kwargs))
+
+    def __repr__(self) -> str:
+        return f"<the submission's {self._name}>"
+
+
+MODULE_PREFIX = "module:"  # as child.py reads it
+
+
+def identity(handle: Handle) -> str:
+    """Which object ``handle`` names: two handles of one test name the same object exactly when these agree."""
+    return handle._id
+
+
 def type_of(handle: Handle) -> str:
     """The name of the type of the object behind ``handle`` (as the child reported it)."""
     return handle._type
@@ -158,6 +182,10 @@ def reference_to(handle, sandbox, test: int, fork: int) -> str:
     earlier test's); :class:`OperationFailed` (a crash) if the submission's process that held its
     object has stopped since: the submission's own doing.
     """
+    if isinstance(handle, ModuleFunction):
+        if handle._sandbox is not sandbox:
+            raise TestMistake(f"{handle._name} of another submission was used in this one")
+        return MODULE_PREFIX + handle._name
     if not isinstance(handle, Handle):
         raise TestMistake(
             f"only plain data and handles can be sent into the sandbox, not an object of type {type(handle).__name__}"

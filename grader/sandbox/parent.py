@@ -492,9 +492,7 @@ class Sandbox:
                 f"{new} more would pass the limit of {MAX_HANDLES}; drop the handles it no longer needs"
             )
         if kind == Kind.BAD_HANDLE:
-            return CallResult(
-                Status.ERROR, message=f"{what}: the submission's process lost an object it kept ({detail})"
-            )
+            return CallResult(Status.ERROR, message=f"{what}: {detail}")
         if kind == Kind.ERROR:
             return CallResult(Status.ERROR, message=f"{what} raised {detail}")
         return self._died(f"running {what}", "it sent a reply the grader does not understand")

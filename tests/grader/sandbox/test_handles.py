@@ -10,7 +10,7 @@ from grader.grading.submission import read_submission
 from grader.homework.manifest import Limits
 from grader.sandbox import Handle, OperationFailed, Sandbox, Status, TestMistake, value_of
 from grader.sandbox import parent as sandbox_module
-from grader.sandbox.handles import type_of
+from grader.sandbox.handles import ModuleFunction, identity, type_of
 
 LIMITS = Limits(call_seconds=3, load_seconds=5, cpu_seconds=30, memory_mb=1024, output_kb=16, processes=32)
 
@@ -95,6 +95,9 @@ ENGINE = textwrap.dedent("""
 
     def pair(x):
         return x, 3.0
+
+    def apply(f, x):
+        return f(x)
 
     def many(n):
         return [Tensor(i) for i in range(n)]
@@ -239,3 +242,17 @@ def test_too_many_live_handles_say_whose_mistake_it_is(box, monkeypatch):
     result = box.call("many", 60)  # one reply holding more than the limit: the submission's doing
     assert result.status == Status.ERROR and "returned 60 objects" in result.message
     assert len(kept) == 50
+
+
+def test_the_same_object_comes_back_under_the_same_handle(box):
+    x = make(box, [1.0])
+    again = value_of(box.call("pair", x))[0]
+    assert identity(again) == identity(x) and identity(make(box, [1.0])) != identity(x)
+
+
+def test_a_function_of_the_submission_can_be_passed_by_name(box):
+    x = make(box, [-1.0, 2.0])
+    y = value_of(box.call("apply", ModuleFunction(box, "relu"), x))
+    assert y.data.tolist() == [0.0, 2.0]
+    with pytest.raises(OperationFailed, match="apply: the submission defines no no_such_function"):
+        value_of(box.call("apply", ModuleFunction(box, "no_such_function"), x))
