@@ -17,6 +17,8 @@ maximum(a, b)  elementwise max                             1(a > b) to a, 1(b > 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .tensor import Tensor, as_tensor
@@ -110,6 +112,19 @@ def maximum(a: Tensor, b: Tensor) -> Tensor:
         # END SOLUTION
 
     return Tensor.from_op(np.maximum(a.data, b.data), (a, b), "max", _backward)
+
+
+def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """The tensors joined along ``axis`` (numpy's concatenate); each gets back its own slice of the gradient."""
+    tensors = [as_tensor(t) for t in tensors]
+    ends = np.cumsum([t.data.shape[axis] for t in tensors])[:-1]
+
+    def _backward(upstream):  # concatenation copies: each input's gradient is the upstream of its own part
+        for tensor, part in zip(tensors, np.split(upstream, ends, axis=axis)):
+            if tensor.requires_grad:
+                tensor.accumulate_grad(part)
+
+    return Tensor.from_op(np.concatenate([t.data for t in tensors], axis=axis), tuple(tensors), "concat", _backward)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:

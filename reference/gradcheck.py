@@ -100,6 +100,22 @@ class GradientCheck:
         )
 
 
+def weighted_output(f: Callable[..., Tensor], inputs: Sequence[np.ndarray], k: int, upstream: np.ndarray):
+    """The scalar a gradient check differentiates: x ↦ Σ u ∘ f(inputs with x as input k).
+
+    Its gradient with respect to x is what backpropagating the upstream
+    gradient u through ``f`` gives input k.
+    """
+    arrays = [np.array(x, dtype=np.float64) for x in inputs]
+    u = np.asarray(upstream, dtype=np.float64)
+
+    def scalar(x: np.ndarray) -> float:
+        args = [Tensor(x if j == k else arrays[j]) for j in range(len(arrays))]
+        return float(np.sum(f(*args).data * u))
+
+    return scalar
+
+
 def check_gradients(
     f: Callable[..., Tensor],
     inputs: Sequence[np.ndarray],
@@ -127,12 +143,7 @@ def check_gradients(
 
     reports = []
     for k, (x, tensor) in enumerate(zip(arrays, tensors)):
-
-        def scalar(xk: np.ndarray, k=k) -> float:
-            args = [Tensor(xk if j == k else arrays[j]) for j in range(len(arrays))]
-            return float(np.sum(f(*args).data * u))
-
-        numeric = numeric_gradient(scalar, x, h)
+        numeric = numeric_gradient(weighted_output(f, arrays, k, u), x, h)
         analytic = tensor.grad if tensor.grad is not None else np.zeros_like(x)
         reports.append(GradientCheck(names[k], analytic, numeric, relative_error(analytic, numeric), tolerance))
     return reports

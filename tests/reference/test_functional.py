@@ -324,3 +324,18 @@ def test_dropout_rejects_p_outside_zero_one(p):
 def test_dropout_at_training_time_requires_rng():
     with pytest.raises(ValueError, match="rng"):
         F.dropout(Tensor(np.ones(3)), p=0.5, training=True)
+
+
+def test_concat_joins_along_the_axis_and_hands_each_input_its_slice_of_the_gradient():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((4, 3))
+    np.testing.assert_array_equal(F.concat([Tensor(a), Tensor(b)]).data, np.concatenate([a, b]))
+    assert_gradients_pass(check_gradients(lambda x, y: F.concat([x, y, -x], axis=0), [a, b]))
+    assert_gradients_pass(check_gradients(lambda x, y: F.concat([x.T, y.T], axis=1), [a, b]))
+
+
+def test_concat_of_a_constant_gives_the_constant_no_gradient():
+    x, constant = Tensor(np.ones((1, 2)), requires_grad=True), Tensor(np.zeros((1, 2)))
+    F.concat([x, constant]).backward(np.arange(4.0).reshape(2, 2))
+    np.testing.assert_array_equal(x.grad, [[0.0, 1.0]])
+    assert constant.grad is None
