@@ -165,8 +165,11 @@ class ModuleFunction:
 MODULE_PREFIX = "module:"  # as child.py reads it
 
 
-def identity(handle: Handle) -> str:
-    """Which object ``handle`` names: two handles of one test name the same object exactly when these agree."""
+def identity(handle: Handle | ModuleFunction) -> str:
+    """Which object ``handle`` names: two handles of one test name the same object exactly when these agree
+    (a function of the submission passed by name is ``module:<name>``)."""
+    if isinstance(handle, ModuleFunction):
+        return MODULE_PREFIX + handle._name
     return handle._id
 
 
