@@ -16,8 +16,10 @@ one it is charged to. Visibility comes from the folder: ``tests/visible`` or
 
 - ``student``: calls into the submission (plain data in and out);
 - ``credit``: ``credit.award(fraction)`` for partial credit when the test fails;
-- ``worked_example``: ``worked_example.row(name, student_value, printed)``
-  records the student's value of an intermediate beside the lecture's.
+- ``worked_example``: ``worked_example.check(function, rows)`` records the
+  student's value of every intermediate beside the lecture's printed one;
+- ``plots``: ``plots.add(title, {"yours": [...], "reference": [...]})`` draws
+  curves (a trajectory per step) in the report of a visible test.
 
 A test passes, fails (a wrong answer: :class:`grader.grading.compare.Mismatch` or any
 AssertionError), or ends in ``error``/``timeout`` when the student's code
@@ -111,6 +113,24 @@ class WorkedExample:
         assert not wrong, f"{function}: {', '.join(wrong)} do not match the lecture's worked example (see the table)"
 
 
+class Plots:
+    """Curves a test draws for the report: ``plots.add("loss per step", {"yours": [...], "reference": [...]})``.
+
+    Shown for visible tests only: a hidden test's curves would show its expected values.
+    """
+
+    MAX_PLOTS, MAX_VALUES = 6, 10_000
+
+    def __init__(self):
+        self.plots: list[dict] = []
+
+    def add(self, title: str, series: dict[str, list[float]], *, x_label: str = "step", y_label: str = "") -> None:
+        if len(self.plots) >= self.MAX_PLOTS:
+            return
+        kept = {str(name): [float(v) for v in list(values)[: self.MAX_VALUES]] for name, values in series.items()}
+        self.plots.append({"title": title, "x_label": x_label, "y_label": y_label, "series": kept})
+
+
 @dataclass
 class _CaseInfo:
     points: float
@@ -184,6 +204,12 @@ class HarnessPlugin:
         return credit
 
     @pytest.fixture
+    def plots(self, request):
+        plots = Plots()
+        self._extras.setdefault(request.node.nodeid, {})["plots"] = plots
+        return plots
+
+    @pytest.fixture
     def worked_example(self, request, credit):
         example = WorkedExample(credit)
         self._extras.setdefault(request.node.nodeid, {})["worked_example"] = example
@@ -217,8 +243,16 @@ class HarnessPlugin:
         extras = self._extras.pop(item.nodeid, {})
         rows = extras["worked_example"].rows if "worked_example" in extras else []
         name = f"{Path(item.path).stem.removeprefix('test_')}::{item.name.removeprefix('test_')}"
+        drawn = extras["plots"].plots if "plots" in extras else []
         result = TestResult(
-            name, 0.0, round(info.points, 6), TestStatus.PASSED, info.visibility, info.functions, details=rows
+            name,
+            0.0,
+            round(info.points, 6),
+            TestStatus.PASSED,
+            info.visibility,
+            info.functions,
+            details=rows,
+            plots=drawn,
         )
         error = call.excinfo.value if call.excinfo is not None else None
         if error is None:

@@ -15,8 +15,11 @@ import sys
 from collections import Counter
 from urllib.parse import quote
 
+from markupsafe import Markup
+
 from grader.errors import UserError
 from grader.files import render
+from grader.outputs import plots
 from grader.outputs.formatting import first_divergence, points, worked_example_rows, worked_example_table
 from grader.outputs.results import GradingResult, TestResult
 
@@ -148,6 +151,7 @@ def _test_view(test: TestResult) -> dict:
         # A hidden test shows its verdict and message only: its worked rows could reveal expected values.
         "rows": [] if hidden else worked_example_rows(test.details),
         "diverges": not hidden and first_divergence(test.details) is not None,
+        "plots": [] if hidden else [Markup(drawn) for drawn in map(plots.svg, test.plots) if drawn],
     }
 
 

@@ -57,6 +57,8 @@ class TestResult:
     message: str = ""
     details: list[dict] = field(default_factory=list)
     """Rows {"name", "student", "lecture", "matches"} for the lecture's worked examples."""
+    plots: list[dict] = field(default_factory=list)
+    """Curves {"title", "x_label", "y_label", "series": {name: [values]}}: the student's beside the reference's."""
 
     def __post_init__(self):
         self.status, self.visibility = TestStatus(self.status), Visibility(self.visibility)

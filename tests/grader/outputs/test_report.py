@@ -326,3 +326,29 @@ def test_grade_writes_the_html_report(graded, tmp_path):
     out = tmp_path / "report.html"
     assert main(["grade", str(submission), "--assignment", HW, "--html", str(out)]) == 0
     assert "first to differ" in out.read_text(encoding="utf-8")
+
+
+TRAJECTORY = {"title": "Adam: loss per step", "x_label": "step", "y_label": "loss",
+              "series": {"yours <b>": [3.0, 2.0, 1.5, float("nan")], "reference": [3.0, 1.8, 1.1, 0.7]}}  # fmt: skip
+
+
+def test_a_visible_tests_curves_are_drawn_as_inline_svg_with_text_escaped():
+    drawn = outcome(name="optim::adam", details=())
+    drawn.plots = [TRAJECTORY]
+    page = html_report(result([drawn]))
+    assert page.count("<svg") == 1 and page.count("<polyline") == 2
+    assert "yours &lt;b&gt;" in page and "yours <b>" not in page
+    assert "<script" not in page
+
+
+def test_a_hidden_tests_curves_are_never_drawn():
+    hidden = outcome(name="optim::adam_hidden", visibility="hidden")
+    hidden.plots = [TRAJECTORY]
+    assert "<svg" not in html_report(result([hidden]))
+
+
+def test_a_plot_with_nothing_finite_draws_nothing():
+    from grader.outputs.plots import svg
+
+    assert svg({"title": "empty", "series": {"yours": [float("nan")], "reference": []}}) == ""
+    assert svg({"title": "flat", "series": {"yours": [1.0, 1.0]}}).count("<polyline") == 1
