@@ -204,6 +204,8 @@ def _answer(request, module, handles, labels, kind):
         run = functools.partial(OPERATORS[name], *args)
     elif op == "attribute" and type(name) is str:
         run = functools.partial(getattr, target, name)
+    elif op == "setattr" and type(name) is str and len(args) == 1:
+        run = functools.partial(setattr, target, name, args[0])
     elif op == "method" and type(name) is str:
         run = lambda: getattr(target, name)(*args, **kwargs)  # noqa: E731
     elif op == "call":

@@ -15,7 +15,8 @@ Rules, each enforced here or in the child:
 
 - An attribute the object's type defines as a method gives a bound method
   that runs in one round trip when called (the child sends each type's method
-  names once per fork); any other attribute is read in the child at once.
+  names once per fork); any other attribute is read in the child at once, and
+  assigning one (``optimizer.lr = 0.01``) sets it there.
 - Comparisons (``==``, ``<``), indexing and arithmetic run in the child (numpy
   semantics are the student's); a handle cannot be used as a truth value,
   iterated, or hashed by value: compare plain data, in the grader.
@@ -68,6 +69,13 @@ class Handle:
 
     def __call__(self, *args, **kwargs):
         return value_of(self._sandbox.request("call", target=self, args=args, kwargs=kwargs, what=f"{self._type}(...)"))
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in Handle.__slots__:  # the handle's own bookkeeping
+            object.__setattr__(self, name, value)
+            return
+        what = f"{self._type}.{name} = ..."
+        value_of(self._sandbox.request("setattr", target=self, name=name, args=(value,), what=what))
 
     def __getitem__(self, index):
         return _operate("getitem", "[]", self, index)

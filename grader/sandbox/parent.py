@@ -410,7 +410,8 @@ class Sandbox:
         """One operation in the child (see child.py's ``_answer``); ``what`` names it in messages.
 
         op: ``function`` (the submission's ``name``), ``method`` (``target.name(...)``),
-        ``attribute`` (``target.name``), ``operator`` (``operator.<name>(*args)``), ``call`` (``target(...)``).
+        ``attribute`` (``target.name``), ``setattr`` (``target.name = args[0]``),
+        ``operator`` (``operator.<name>(*args)``), ``call`` (``target(...)``).
         """
         if self.remember_timeouts and what in self._timed_out:
             return CallResult(

@@ -256,3 +256,11 @@ def test_a_function_of_the_submission_can_be_passed_by_name(box):
     assert y.data.tolist() == [0.0, 2.0]
     with pytest.raises(OperationFailed, match="apply: the submission defines no no_such_function"):
         value_of(box.call("apply", ModuleFunction(box, "no_such_function"), x))
+
+
+def test_setting_an_attribute_sets_it_in_the_sandbox(box):
+    x = make(box, [1.0, 2.0], requires_grad=True)
+    x.requires_grad = False
+    assert x.requires_grad is False
+    x.data = np.array([5.0])  # a plain value crosses as data, like an argument
+    assert x.item() == 5.0
