@@ -70,7 +70,12 @@ def grade(
     else:
         errors.extend(submission.warnings)
         sandbox = Sandbox(
-            submission, limits, module_name=manifest.id, use_namespaces=use_namespaces, remember_timeouts=True
+            submission,
+            limits,
+            module_name=manifest.id,
+            use_namespaces=use_namespaces,
+            remember_timeouts=True,
+            packages=manifest.packages,
         )
         report = sandbox.start()
         if report.fatal:

@@ -6,6 +6,7 @@ Example::
     title = "Homework 1: backpropagation by hand"
     narrative = "narrative.md"     # Markdown with the lecture's math, beside the manifest
     sources = ["backprop"]          # reference modules that make up the handout, in order
+    packages = ["numpy", "matplotlib"]   # what a submission may import besides the standard library (the default)
 
     [limits]                        # every key optional; these are the defaults
     call_seconds = 10               # wall time of one call into student code
@@ -84,6 +85,10 @@ class Task:
     them may cost this one's points too, and ``grader validate`` accepts that."""
 
 
+# Students plot loss curves in their notebooks: matplotlib imports, and draws to nothing, when grading.
+DEFAULT_PACKAGES = ("numpy", "matplotlib")
+
+
 @dataclass(frozen=True)
 class Manifest:
     id: str
@@ -94,6 +99,8 @@ class Manifest:
     narrative: str = ""
     limits: Limits = field(default_factory=Limits)
     gradescope: GradescopeContainer = field(default_factory=GradescopeContainer)
+    packages: tuple[str, ...] = DEFAULT_PACKAGES
+    """What a submission may import besides the standard library (the sandbox refuses anything else, clearly)."""
 
     @property
     def functions(self) -> tuple[str, ...]:
@@ -178,11 +185,20 @@ def load(assignment: str | Path) -> Manifest:
         narrative=data.get("narrative", ""),
         limits=Limits(**limits_table),
         gradescope=gradescope,
+        packages=_packages(data, path),
     )
     for source in manifest.source_paths:
         if not source.is_file():
             raise UserError(f"{path}: source {source.stem!r} is not a module of reference/ ({source} does not exist)")
     return manifest
+
+
+def _packages(data: dict, path: Path) -> tuple[str, ...]:
+    """``packages = ["numpy", ...]``: the importable names besides the standard library; numpy always."""
+    packages = data.get("packages", list(DEFAULT_PACKAGES))
+    if not isinstance(packages, list) or not all(isinstance(p, str) and p.isidentifier() for p in packages):
+        raise UserError(f'{path}: packages must be a list of importable names, e.g. ["numpy", "matplotlib"]')
+    return tuple(dict.fromkeys(["numpy", *packages]))
 
 
 def _gradescope_container(table: dict, path: Path) -> GradescopeContainer:

@@ -107,6 +107,40 @@ def describe(error, chunk_labels):
     return f"{type(error).__name__}{': ' + text if text else ''}{where}"
 
 
+class ImportGate:
+    """Student code may import the standard library and the homework's packages; anything else stops with a
+    message naming the package and what grading provides (the grader shows it beside the cell or function).
+
+    Only imports written in the submission are judged: an allowed package imports what it needs freely.
+    This is a clear message, not a wall: the sandbox's walls are its isolation and its limits.
+    """
+
+    def __init__(self, allowed, labels):
+        self.allowed, self.labels = tuple(allowed), labels
+
+    def find_spec(self, fullname, path=None, target=None):
+        top = fullname.partition(".")[0]
+        if path is not None or top in self.allowed or top in sys.stdlib_module_names or top in sys.modules:
+            return None
+        if _importing_file() not in self.labels:
+            return None
+        provided = ", ".join(self.allowed)
+        raise ModuleNotFoundError(
+            f"No module named {top!r} when grading: a submission may import the standard library and {provided}",
+            name=top,
+        )
+
+
+def _importing_file():
+    """The file of the code that asked for the import (the import machinery's own frames skipped)."""
+    frame = sys._getframe(2)
+    while frame is not None and (
+        frame.f_code.co_filename.startswith("<frozen") or frame.f_code.co_filename == __file__
+    ):
+        frame = frame.f_back
+    return frame.f_code.co_filename if frame is not None else ""
+
+
 # ----- objects kept for the grader ------------------------------------------------------------------------
 class UnknownHandle(Exception):
     """A request named a handle this fork does not hold."""
@@ -246,6 +280,7 @@ def main():
     signal.signal(signal.SIGXCPU, lambda *_: os._exit(protocol.EXIT_CPU_EXHAUSTED))
     os.environ.clear()
     os.environ.update(config["environment"])
+    os.environ["MPLCONFIGDIR"] = os.path.join(os.getcwd(), ".matplotlib")  # its font cache: the scratch is writable
     protocol.write_message(reply_fd, {"kind": protocol.Kind.ISOLATED, "protections": protections, "off": off})
 
     limit = int(config["limits"]["output_bytes"])
@@ -261,7 +296,7 @@ def main():
     module = types.ModuleType(config["module_name"])
     module.__file__ = os.path.join(os.getcwd(), config["file_name"])
     sys.modules[config["module_name"]] = module
-    labels = _load(protocol, module, request_fd, reply_fd, printed)
+    labels = _load(protocol, module, request_fd, reply_fd, printed, config["packages"])
     handle_limit = int(config["limits"]["handles"])
     serve = functools.partial(_serve, protocol, module, labels, request_fd, reply_fd, printed, handle_limit)
     while True:  # a fork server: every test gets a fresh copy of the submission as loaded
@@ -277,11 +312,12 @@ def main():
         protocol.write_message(reply_fd, {"kind": protocol.Kind.ENDED, "exit": code, "printed": printed()})
 
 
-def _load(protocol, module, request_fd, reply_fd, printed):
+def _load(protocol, module, request_fd, reply_fd, printed, packages):
     """Run the submission's chunks in ``module``, report what failed; returns the chunks' labels."""
     load_request = protocol.read_message(request_fd)
     chunks = load_request["chunks"]
     labels = {chunk["label"] for chunk in chunks}
+    sys.meta_path.insert(0, ImportGate(packages, labels))
     load_errors = []
     for chunk in chunks:
         try:

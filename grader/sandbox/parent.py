@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from grader.homework.manifest import Limits
+from grader.homework.manifest import DEFAULT_PACKAGES, Limits
 from grader.paths import PROJECT_ROOT
 
 from . import protocol, users
@@ -166,12 +166,14 @@ class Sandbox:
         module_name: str = "submission",
         use_namespaces: bool = True,
         remember_timeouts: bool = False,
+        packages: tuple[str, ...] = DEFAULT_PACKAGES,
     ):
         self.submission = submission
         self.limits = limits
         self.module_name = module_name
         self.use_namespaces = use_namespaces
         self.remember_timeouts = remember_timeouts
+        self.packages = tuple(packages)
         self.protections: dict[str, str] = {}
         self.protections_off: list[str] = []
         self.load_report: LoadReport | None = None
@@ -272,6 +274,7 @@ class Sandbox:
             "use_namespaces": self.use_namespaces,
             "user": (self._user.uid, self._user.gid) if self._user else None,
             "module_name": self.module_name,
+            "packages": list(self.packages),
             "file_name": file_name,
             "limits": {
                 "cpu_seconds": self.limits.cpu_seconds,
@@ -350,6 +353,7 @@ class Sandbox:
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
             "PYTHONHASHSEED": "0",
+            "MPLBACKEND": "Agg",  # plots draw to nothing: show() returns at once
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         env.update({k: os.environ[k] for k in PASSED_VARIABLES if k in os.environ})

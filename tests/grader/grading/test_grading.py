@@ -294,3 +294,29 @@ def test_an_output_file_that_cannot_be_written_is_a_one_line_error(blank):
     )
     assert run.returncode == 2
     assert "cannot write /proc/no/such/folder/result.json" in run.stderr and "Traceback" not in run.stderr
+
+
+def notebook_of(*sources: str) -> str:
+    cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": source}
+             for source in sources]  # fmt: skip
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells})
+
+
+def test_a_notebook_that_plots_grades_as_if_it_did_not(tmp_path, solution):
+    """Students plot loss curves: matplotlib imports, draws to nothing, and the cell goes on."""
+    plotting = "import matplotlib.pyplot as plt\nplt.plot([3, 2, 1])\nplt.show()\nPLOTTED_LOSSES = ['w1']\n"
+    path = tmp_path / f"{HW}.ipynb"
+    path.write_text(notebook_of(plotting, solution.read_text(), "assert PLOTTED_LOSSES == ['w1']\n"))
+    result = grade(path, HW, limits=QUICK)
+    assert result.score == 20 and not result.errors, result.errors
+
+
+def test_an_import_grading_does_not_provide_names_the_package_and_the_cell(tmp_path, solution):
+    path = tmp_path / f"{HW}.ipynb"
+    path.write_text(notebook_of(solution.read_text(), "import torch\n"))
+    result = grade(path, HW, limits=QUICK)
+    assert result.score == 20
+    assert result.errors == [
+        "cell 2: ModuleNotFoundError: No module named 'torch' when grading: a submission may import the standard "
+        "library and numpy, matplotlib (cell 2, line 1, in <module>)"
+    ]
