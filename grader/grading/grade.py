@@ -7,18 +7,21 @@ message saying why, and a score of 0.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 from grader.authoring.module import handout_names
 from grader.errors import UserError
 from grader.grading.harness import HarnessPlugin, run_tests
-from grader.grading.submission import read_submission
+from grader.grading.submission import Submission, read_submission
 from grader.homework import manifest as manifests
 from grader.outputs.results import GradingResult, TestResult
 from grader.sandbox import Sandbox, Unavailable
 
 VISIBILITIES = ("visible", "hidden")
+# A top-level definition, found even in a part that does not parse.
+DEFINITION = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
 
 
 def test_files(manifest: manifests.Manifest, visibilities=VISIBILITIES) -> list[Path]:
@@ -43,6 +46,25 @@ def check_points(manifest: manifests.Manifest, tests: list[TestResult]) -> None:
     ]
     if problems:
         raise UserError(f"{manifest.folder / 'manifest.toml'}: points do not add up: " + "; ".join(problems))
+
+
+def why_missing(submission: Submission, load_errors: list[dict]) -> dict[str, str]:
+    """For each function defined in a part of the submission that failed to load: why its tests cannot run.
+
+    Without it every test of such a function would say "defines no function X (was it renamed?)",
+    pointing the student away from the one real problem.
+    """
+    failed = {error["label"]: error["message"].splitlines()[0] for error in load_errors}
+    hints = {}
+    for chunk in submission.chunks:
+        if chunk.label not in failed:
+            continue
+        for name in DEFINITION.findall(chunk.source):
+            hints[name] = (
+                f"{name} could not be tested: {chunk.label} did not load ({failed[chunk.label]}); "
+                "fix that first (it is the problem shown at the top)"
+            )
+    return hints
 
 
 def grade(
@@ -82,6 +104,7 @@ def grade(
             errors.append(report.fatal)
         else:
             errors.extend(f"{e['label']}: {e['message']}" for e in report.errors)
+            sandbox.missing_hints = why_missing(submission, report.errors)
         target = Unavailable(report.fatal) if report.fatal else sandbox
     try:
         plugin = HarnessPlugin(

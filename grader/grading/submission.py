@@ -31,6 +31,7 @@ over a second per submission).
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -106,6 +107,7 @@ def read_submission(path: Path | str, assignment: str | None = None) -> Submissi
         kind = "module"
     else:
         chunks = _notebook_chunks(data, path.name, warnings)
+        warnings.extend(defined_twice(chunks))
         kind = "notebook"
     return Submission(path=path, kind=kind, chunks=chunks, sha256=hashlib.sha256(data).hexdigest(), warnings=warnings)
 
@@ -271,6 +273,25 @@ def _notebook_chunks(data: bytes, name: str, warnings: list[str]) -> list[Chunk]
         if source is not None:
             chunks.append(Chunk(label, neutralise_ipython(source, label, warnings)))
     return chunks
+
+
+def defined_twice(chunks: list[Chunk]) -> list[str]:
+    """A warning for each function or class defined at the top level of more than one cell."""
+    places: dict[str, list[str]] = {}
+    for chunk in chunks:
+        try:
+            tree = ast.parse(chunk.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                places.setdefault(node.name, []).append(chunk.label)
+    return [
+        f"{name} is defined in {', '.join(labels[:-1])} and again in {labels[-1]}: "
+        f"the last definition ({labels[-1]}) is the one graded"
+        for name, labels in places.items()
+        if len(set(labels)) > 1
+    ]
 
 
 def _cell_magic(source: str, label: str, warnings: list[str]) -> str | None:

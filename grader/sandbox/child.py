@@ -95,16 +95,32 @@ class BoundedOutput(io.TextIOBase):
 
 def describe(error, chunk_labels):
     """ "ValueError: bad shape (cell 4, line 7, in forward_pass)": the innermost frame in student code."""
-    where = ""
-    for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        if frame.filename in chunk_labels:
-            where = f" ({frame.filename}, line {frame.lineno}, in {frame.name})"
-            break
-    if isinstance(error, SyntaxError) and error.filename in chunk_labels:
-        where = f" ({error.filename}, line {error.lineno})"
-        return f"SyntaxError: {error.msg}{where}"
+    label, line, function = location(error, chunk_labels)
+    if isinstance(error, SyntaxError) and label:
+        return f"SyntaxError: {error.msg} ({label}, line {line})"
+    where = f" ({label}, line {line}, in {function})" if label else ""
     text = str(error)
     return f"{type(error).__name__}{': ' + text if text else ''}{where}"
+
+
+def location(error, chunk_labels):
+    """(chunk label, line, function) where ``error`` happened in student code; ("", 0, "") if not there."""
+    if isinstance(error, SyntaxError) and error.filename in chunk_labels:
+        return error.filename, error.lineno or 0, ""
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename in chunk_labels:
+            return frame.filename, frame.lineno or 0, frame.name
+    return "", 0, ""
+
+
+def context(source, line, around=2):
+    """The lines of ``source`` around ``line`` (1-based), numbered, the line itself marked with ">"."""
+    lines = source.splitlines()
+    if not 1 <= line <= len(lines):
+        return ""
+    shown = range(max(1, line - around), min(len(lines), line + around) + 1)
+    width = len(str(shown[-1]))
+    return "\n".join(f"{'>' if n == line else ' '} {n:>{width}} | {lines[n - 1][:160]}" for n in shown)
 
 
 class ImportGate:
@@ -324,7 +340,11 @@ def _load(protocol, module, request_fd, reply_fd, printed, packages):
             code = compile(chunk["source"], chunk["label"], "exec", dont_inherit=True)
             exec(code, module.__dict__)
         except BaseException as error:  # SystemExit and KeyboardInterrupt too: the chunk failed, go on
-            load_errors.append({"label": chunk["label"], "message": describe(error, labels)})
+            message = describe(error, labels)
+            label, line, _ = location(error, labels)
+            source = next((c["source"] for c in chunks if c["label"] == label), "")
+            shown = context(source, line)
+            load_errors.append({"label": chunk["label"], "message": message + ("\n" + shown if shown else "")})
     defined = sorted(name for name, value in vars(module).items() if callable(value) and not name.startswith("__"))
     report = protocol.load_report(load_errors, defined)
     protocol.write_message(

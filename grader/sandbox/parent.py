@@ -185,6 +185,8 @@ class Sandbox:
         self._workdir: Path | None = None
         self._user: users.SandboxUser | None = None  # its own user id while it lives (root only)
         self._timed_out: dict[str, str] = {}
+        self.missing_hints: dict[str, str] = {}
+        """Why a function the submission lacks is missing (its part did not load), by name: said instead."""
         # Handles: which test (reset) and which fork of the child they belong to, the methods of
         # each type the current fork has described, and the handles dropped since the last request.
         self._test, self._fork = 0, 0
@@ -471,6 +473,8 @@ class Sandbox:
                 {protocol.short_text(k): frozenset(_list(v)) for k, v in _dict(reply.get("types")).items()}
             )
             return CallResult(Status.OK, reply.get("value"))
+        if kind == Kind.MISSING and op == "function" and what in self.missing_hints:
+            return CallResult(Status.ERROR, message=self.missing_hints[what])
         if kind == Kind.MISSING:
             missing = (
                 f"the submission defines no function {what} (was it renamed, or did its cell fail?)"

@@ -318,5 +318,30 @@ def test_an_import_grading_does_not_provide_names_the_package_and_the_cell(tmp_p
     assert result.score == 20
     assert result.errors == [
         "cell 2: ModuleNotFoundError: No module named 'torch' when grading: a submission may import the standard "
-        "library and numpy, matplotlib (cell 2, line 1, in <module>)"
+        "library and numpy, matplotlib (cell 2, line 1, in <module>)\n> 1 | import torch"
     ]
+
+
+def test_a_file_that_does_not_load_is_one_problem_shown_with_its_lines_and_each_test_points_to_it(tmp_path, solution):
+    broken = variant(tmp_path, solution, 's1 = w["w1"] * i1', 's1 = (w["w1"] * i1', name=f"{HW}.py")
+    result = grade(broken, HW, limits=QUICK)
+    assert result.score == 0 and len(result.errors) == 1
+    problem = result.errors[0]
+    assert problem.startswith(f"{HW}.py: SyntaxError") and "\n> " in problem and 's1 = (w["w1"] * i1' in problem
+    messages = {t.message for t in result.tests if t.functions[0] == "forward_pass"}
+    assert messages == {
+        f"forward_pass could not be tested: {HW}.py did not load ({problem.splitlines()[0].split(': ', 1)[1]}); "
+        "fix that first (it is the problem shown at the top)"
+    }
+    assert not any("was it renamed" in t.message for t in result.tests)
+
+
+def test_a_function_defined_in_two_cells_is_graded_at_the_last_and_said_so(tmp_path, solution):
+    path = tmp_path / f"{HW}.ipynb"
+    path.write_text(notebook_of(solution.read_text(), "def sigmoid_derivative(z):\n    return 0.0\n"))
+    result = grade(path, HW, limits=QUICK)
+    assert (
+        "sigmoid_derivative is defined in cell 1 and again in cell 2: the last definition (cell 2) is the one graded"
+        in result.errors
+    )
+    assert result.function_scores()["sigmoid_derivative"][0] < 1
