@@ -111,6 +111,16 @@ def assert_close(
     raise Mismatch(f"{name}: wrong value{where}: {detail}, relative error {_relative(g, e):.2e}{count}{hint}")
 
 
+def assert_unchanged(changed: list[str], *, name: str) -> None:
+    """Raise :class:`Mismatch` if the student's ``name`` changed any of its arguments in place (see
+    ``student.f.with_changes(...)``): a function told to leave its arguments as they were must return new values."""
+    if changed:
+        raise Mismatch(
+            f"{name} changed its argument{'s' if len(changed) > 1 else ''} {', '.join(changed)} in place; "
+            "leave the arguments as they were and return new values"
+        )
+
+
 def matches_printed(value: float, printed: str) -> bool:
     """Whether ``value`` is the lecture's printed number ``printed``, at the precision it was printed.
 

@@ -14,7 +14,7 @@ objects alive. That is :class:`TestMistake`: never blamed on the student.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Status(enum.StrEnum):
@@ -29,6 +29,8 @@ class CallResult:
     status: Status
     value: object = None
     message: str = ""
+    changed: list[str] = field(default_factory=list)
+    """The arguments the call changed in place (plain-data arguments only), by parameter name."""
 
 
 class OperationFailed(Exception):

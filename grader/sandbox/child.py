@@ -228,8 +228,9 @@ def _method_names(cls):
     return names[:MAX_METHOD_NAMES]
 
 
-def _answer(request, module, handles, labels, kind):
+def _answer(protocol, request, module, handles, labels):
     """The reply to one request (its ``kind``, one of protocol.Kind, and fields, without the id)."""
+    kind = protocol.Kind
     handles.free(request.get("free"))
     op, name = request.get("op"), request.get("name")
     try:
@@ -262,8 +263,13 @@ def _answer(request, module, handles, labels, kind):
         run = functools.partial(target, *args, **kwargs)
     else:
         return {"kind": kind.ERROR, "type": "ProtocolError", "message": f"a request the sandbox does not know ({op!r})"}
+    before = _snapshot(protocol, function, args, kwargs) if op == "function" else {}
     try:
-        return {"kind": kind.RESULT, "value": run()}
+        reply = {"kind": kind.RESULT, "value": run()}
+        changed = [name for name, plain in before.items() if _plain_or_none(protocol, plain[0]) != plain[1]]
+        if changed:
+            reply["changed"] = changed
+        return reply
     except AttributeError as error:
         if (
             op in ("attribute", "method")
@@ -274,6 +280,28 @@ def _answer(request, module, handles, labels, kind):
         return {"kind": kind.ERROR, "type": "AttributeError", "message": describe(error, labels)}
     except BaseException as error:
         return {"kind": kind.ERROR, "type": type(error).__name__, "message": describe(error, labels)}
+
+
+def _snapshot(protocol, function, args, kwargs):
+    """{parameter name: (argument, its plain data now)} for every argument that is plain data, to tell afterwards
+    which ones the call changed in place (a function told to leave its arguments alone must)."""
+    try:
+        bound = inspect.signature(function).bind_partial(*args, **kwargs).arguments
+    except (TypeError, ValueError):
+        bound = {f"argument {i + 1}": value for i, value in enumerate(args)} | dict(kwargs)
+    kept = {}
+    for name, value in bound.items():
+        plain = _plain_or_none(protocol, value)
+        if plain is not None and not isinstance(value, (int, float, str, bool)):  # immutable ones cannot change
+            kept[name] = (value, plain)
+    return kept
+
+
+def _plain_or_none(protocol, value):
+    try:
+        return protocol.to_plain(value)
+    except Exception:  # not plain data (an object), or one whose reading runs student code that fails
+        return None
 
 
 # ----- the process ------------------------------------------------------------------------------------------
@@ -363,7 +391,7 @@ def _serve(protocol, module, labels, request_fd, reply_fd, printed, handle_limit
             os._exit(protocol.EXIT_GRADER_GONE)
         if request.get("kind") == protocol.Kind.RESET:
             os._exit(0)
-        reply = _answer(request, module, handles, labels, protocol.Kind)
+        reply = _answer(protocol, request, module, handles, labels)
         reply["id"], reply["printed"] = request["id"], printed()
         _write(protocol, reply_fd, reply, handles)
 

@@ -166,6 +166,12 @@ class ModuleFunction:
     def __call__(self, *args, **kwargs):
         return value_of(self._sandbox.call(self._name, *args, **kwargs))
 
+    def with_changes(self, *args, **kwargs) -> tuple[object, list[str]]:
+        """(what the call returned, the names of the arguments it changed in place): for a function told to
+        leave its arguments as they were. Only arguments that are plain data are watched."""
+        result = self._sandbox.call(self._name, *args, **kwargs)
+        return value_of(result), list(result.changed)
+
     def __repr__(self) -> str:
         return f"<the submission's {self._name}>"
 

@@ -472,7 +472,8 @@ class Sandbox:
             self._methods.update(
                 {protocol.short_text(k): frozenset(_list(v)) for k, v in _dict(reply.get("types")).items()}
             )
-            return CallResult(Status.OK, reply.get("value"))
+            changed = [protocol.short_text(name)[:100] for name in _list(reply.get("changed"))[:20]]
+            return CallResult(Status.OK, reply.get("value"), changed=changed)
         if kind == Kind.MISSING and op == "function" and what in self.missing_hints:
             return CallResult(Status.ERROR, message=self.missing_hints[what])
         if kind == Kind.MISSING:

@@ -29,6 +29,10 @@ def add_arrays(a, b):
 def keep(a):
     return a
 
+def change_in_place(values, scale, weights=None):
+    values.append(scale)
+    return len(values)
+
 class Liar(float):
     def __eq__(self, other):
         return True
@@ -675,3 +679,9 @@ def test_a_background_process_started_in_one_test_is_gone_after_reset(tmp_path):
         assert len(leftovers) <= 3
     finally:
         box.close()
+
+
+def test_a_call_reports_which_arguments_it_changed_in_place(student):
+    result = student.call("change_in_place", [1.0, 2.0], 3.0, weights={"w": 1.0})
+    assert result.status == "ok" and result.value == 3 and result.changed == ["values"]
+    assert student.call("keep", [1.0]).changed == []

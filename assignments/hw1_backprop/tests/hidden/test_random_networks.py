@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.grading.compare import assert_close
+from grader.grading.compare import assert_close, assert_unchanged
 from reference import backprop
 
 SEEDS = range(4)
@@ -42,11 +42,9 @@ def test_update_with_a_random_learning_rate(student, random_network, seed):
     weights, i, t = random_network(seed)
     gradients = backprop.backward_pass(weights, i, t, backprop.forward_pass(weights, i))
     alpha = float(np.random.default_rng(seed).uniform(0.01, 2.0))
-    assert_close(
-        student.gradient_descent_update(weights, gradients, alpha),
-        backprop.gradient_descent_update(weights, gradients, alpha),
-        name="gradient_descent_update",
-    )
+    got, changed = student.gradient_descent_update.with_changes(weights, gradients, alpha)
+    assert_close(got, backprop.gradient_descent_update(weights, gradients, alpha), name="gradient_descent_update")
+    assert_unchanged(changed, name="gradient_descent_update")
 
 
 @pytest.mark.grade(points=0.5, functions=["sigmoid_derivative"])

@@ -6,6 +6,7 @@ everything upstream of it), so one mistake shows up in one function.
 
 import pytest
 
+from grader.grading.compare import assert_unchanged
 from reference import backprop
 
 
@@ -52,9 +53,11 @@ def test_backward_pass_reproduces_the_lecture(student, lecture, worked_example):
 def test_update_reproduces_the_lecture(student, lecture, worked_example):
     forward = backprop.forward_pass(lecture["weights"], lecture["i"])
     gradients = backprop.backward_pass(lecture["weights"], lecture["i"], lecture["t"], forward)
-    got = student.gradient_descent_update(lecture["weights"], gradients, lecture["alpha"])
+    got, changed = student.gradient_descent_update.with_changes(lecture["weights"], gradients, lecture["alpha"])
     assert isinstance(got, dict), (
         f"gradient_descent_update must return the new weights as a dict, got {type(got).__name__}"
     )
+    # The handout: "the weights passed in are left as they were". Checked first: no credit for rows then.
+    assert_unchanged(changed, name="gradient_descent_update")
     rows = [("w5'", got.get("w5"), "0.1349"), ("w7'", got.get("w7"), "0.02354"), ("w1'", got.get("w1"), "0.1502")]
     worked_example.check("gradient_descent_update", rows)
