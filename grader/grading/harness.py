@@ -41,10 +41,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader.errors import UserError
-from grader.grading import compare
+from grader.grading import compare, tolerances
 from grader.outputs.results import TestResult, TestStatus, Visibility
 from grader.sandbox import OperationFailed, Sandbox, Status, Unavailable
 from grader.sandbox.handles import ModuleFunction
@@ -80,36 +81,58 @@ class Credit:
         self.fraction = min(1.0, max(0.0, float(fraction)))
 
 
+class Unprinted(float):
+    """An intermediate the lecture does not print: the reference's value stands in (``worked_example.reference``)."""
+
+
 class WorkedExample:
-    """The lecture's worked example, intermediate by intermediate (every homework with printed numbers uses it)."""
+    """The lecture's worked example, intermediate by intermediate (every homework with printed numbers uses it).
+
+    Rows the lecture prints are compared at the precision it prints them, and decide the test; rows it
+    does not print are shown beside the reference's value (at the reference tolerance), so the table
+    marks where the student's computation really first parts from the right one.
+    """
 
     def __init__(self, credit: Credit):
         self.rows: list[dict] = []
         self.credit = credit
 
-    def row(self, name: str, student_value, printed: str) -> bool:
+    @staticmethod
+    def reference(value: float) -> Unprinted:
+        """Stands for the lecture's printed value of an intermediate the lecture does not print."""
+        return Unprinted(value)
+
+    def row(self, name: str, student_value, printed: str | Unprinted) -> bool:
         """Record the student's ``name`` beside the lecture's ``printed`` value; returns whether they match."""
         try:
             value = float(student_value)
-            matches = compare.matches_printed(value, printed)
+            if isinstance(printed, Unprinted):
+                matches = bool(np.isclose(value, printed, rtol=tolerances.FORWARD_RTOL, atol=tolerances.FORWARD_ATOL))
+            else:
+                matches = compare.matches_printed(value, printed)
         except (TypeError, ValueError):
             value, matches = None, False
         self.rows.append(
             {
                 "name": name,
                 "student": value if value is None or math.isfinite(value) else str(value),
-                "lecture": printed,
+                "lecture": float(printed) if isinstance(printed, Unprinted) else printed,
                 "matches": matches,
+                "source": "reference" if isinstance(printed, Unprinted) else "lecture",
             }
         )
         return matches
 
-    def check(self, function: str, rows: list[tuple[str, object, str]]) -> None:
-        """Record every (name, student's value, lecture's printed value); the test earns the share that
-        matches, and fails naming the rows that do not (the report shows them all, the first to differ marked)."""
-        matched = [self.row(name, value, printed) for name, value, printed in rows]
-        self.credit.award(sum(matched) / len(matched))
-        wrong = [name for (name, _, _), ok in zip(rows, matched) if not ok]
+    def check(self, function: str, rows: list[tuple[str, object, str | Unprinted]]) -> None:
+        """Record every (name, student's value, lecture's printed value or ``reference(value)``), in the order
+        the computation goes. The test earns the share of the lecture's printed rows that match, and fails
+        naming those that do not (the report shows every row, the first to differ marked)."""
+        verdicts = [
+            (name, self.row(name, value, printed), isinstance(printed, Unprinted)) for name, value, printed in rows
+        ]
+        printed = [(name, ok) for name, ok, unprinted in verdicts if not unprinted]
+        self.credit.award(sum(ok for _, ok in printed) / len(printed))
+        wrong = [name for name, ok in printed if not ok]
         assert not wrong, f"{function}: {', '.join(wrong)} do not match the lecture's worked example (see the table)"
 
 

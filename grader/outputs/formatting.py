@@ -51,7 +51,9 @@ def first_divergence(rows: list[dict]) -> int | None:
 
 
 def worked_example_rows(rows: list[dict]) -> list[dict]:
-    """The worked example's rows as text, each with its verdict: "matches", "first" (to differ) or "differs"."""
+    """The worked example's rows as text, each with its verdict: "matches", "first" (to differ) or "differs".
+
+    A row the lecture does not print shows the reference's value, marked "(ref.)"."""
     first = first_divergence(rows)
     shown = []
     for i, row in enumerate(rows):
@@ -60,7 +62,7 @@ def worked_example_rows(rows: list[dict]) -> list[dict]:
             {
                 "name": str(row.get("name", "")),
                 "student": shown_value(row.get("student")),
-                "lecture": shown_value(row.get("lecture")),
+                "lecture": shown_value(row.get("lecture")) + (" (ref.)" if row.get("source") == "reference" else ""),
                 "verdict": verdict,
                 "note": NOTES[verdict],
             }

@@ -97,10 +97,23 @@ def test_the_worked_example_records_every_intermediate_beside_the_lecture(tmp_pa
     wrong = variant(tmp_path, solution, "ds3 = (o1 - t[0]) * o1 * (1 - o1)", "ds3 = (o1 - t[0]) * o1")
     result = grade(wrong, HW)
     test = next(t for t in result.tests if t.name == "worked_example::backward_pass_reproduces_the_lecture")
-    assert [row["name"] for row in test.details] == ["∂L/∂s3", "∂L/∂s4", "∂L/∂w5", "∂L/∂w7", "∂L/∂w1"]
-    assert [row["matches"] for row in test.details] == [False, True, False, True, False]
+    names = ["s3", "s4", "w5", "w6", "b3", "w7", "w8", "b4", "s1", "s2", "w1", "w2", "b1", "w3", "w4", "b2"]
+    assert [row["name"] for row in test.details] == [f"∂L/∂{name}" for name in names]
+    printed = [row for row in test.details if row["source"] == "lecture"]
+    assert [row["name"] for row in printed] == ["∂L/∂s3", "∂L/∂s4", "∂L/∂w5", "∂L/∂w7", "∂L/∂w1"]
+    assert [row["matches"] for row in printed] == [False, True, False, True, False]
     assert test.details[0]["lecture"] == "-0.1391"
-    assert test.score == pytest.approx(2 * 2 / 5)  # partial credit for the two right rows
+    assert test.score == pytest.approx(2 * 2 / 5)  # partial credit for the two right printed rows
+
+
+def test_the_worked_example_marks_the_first_intermediate_that_really_differs(tmp_path, solution):
+    """With the w7 path missing from ∂L/∂s1, ∂L/∂s1 is the first to differ, though the lecture does not print it."""
+    wrong = variant(tmp_path, solution, 'ds1 = (ds3 * w["w5"] + ds4 * w["w7"])', 'ds1 = (ds3 * w["w5"])')
+    test = next(t for t in grade(wrong, HW).tests if t.name == "worked_example::backward_pass_reproduces_the_lecture")
+    from grader.outputs.formatting import worked_example_rows
+
+    first = next(row for row in worked_example_rows(test.details) if row["verdict"] == "first")
+    assert first["name"] == "∂L/∂s1" and first["lecture"].endswith("(ref.)")
 
 
 def test_hard_coding_the_lecture_numbers_passes_the_worked_example_but_not_the_hidden_cases(tmp_path, solution):

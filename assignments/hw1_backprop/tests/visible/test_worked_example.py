@@ -39,13 +39,12 @@ def test_backward_pass_reproduces_the_lecture(student, lecture, worked_example):
     forward = backprop.forward_pass(lecture["weights"], lecture["i"])
     got = student.backward_pass(lecture["weights"], lecture["i"], lecture["t"], forward)
     assert isinstance(got, dict), f"backward_pass must return a dict of gradients, got {type(got).__name__}"
-    rows = [
-        ("∂L/∂s3", got.get("s3"), "-0.1391"),
-        ("∂L/∂s4", got.get("s4"), "0.1056"),
-        ("∂L/∂w5", got.get("w5"), "-0.06972"),
-        ("∂L/∂w7", got.get("w7"), "0.05292"),
-        ("∂L/∂w1", got.get("w1"), "-0.0004315"),
-    ]
+    # Every gradient, in the order the chain rule reaches it; the lecture prints five of them, and the
+    # reference's values stand for the rest, so the table shows where a mistake first enters.
+    reference = backprop.backward_pass(lecture["weights"], lecture["i"], lecture["t"], forward)
+    printed = {"s3": "-0.1391", "s4": "0.1056", "w5": "-0.06972", "w7": "0.05292", "w1": "-0.0004315"}
+    order = ["s3", "s4", "w5", "w6", "b3", "w7", "w8", "b4", "s1", "s2", "w1", "w2", "b1", "w3", "w4", "b2"]
+    rows = [(f"∂L/∂{key}", got.get(key), printed.get(key) or worked_example.reference(reference[key])) for key in order]
     worked_example.check("backward_pass", rows)
 
 
