@@ -1,20 +1,28 @@
 """Recognise common mistakes from how a wrong answer differs from the right one.
 
-Each hint is a guess worded as one ("looks transposed?"), appended to a
-mismatch message; it only looks at the student's value and the expected one.
+Each hint is a guess worded as one ("transposed?"), appended to a mismatch
+message; it only looks at the student's value and the expected one, and is
+given only where the mistake it names can happen: a batch axis is talked of
+only when the expected value has one (two axes or more), a pattern of factors
+only when more than one entry shows it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from grader.grading import tolerances
+
+# How many decimals a copied, rounded number can have (the lectures print 2 to 5).
+ROUNDED_DECIMALS = range(1, 7)
+
 
 def shape_hint(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
     if len(got) == 2 and got == expected[::-1]:
         return " (transposed? by the shape convention a gradient has its parameter's shape)"
-    if len(got) == len(expected) - 1 and got == expected[1:]:
+    if len(expected) >= 2 and len(got) == len(expected) - 1 and got == expected[1:]:
         return " (summed over the batch axis where it should not be?)"
-    if len(got) == len(expected) + 1 and got[1:] == expected:
+    if len(got) >= 2 and len(got) == len(expected) + 1 and got[1:] == expected:
         return " (a missing sum over the batch axis?)"
     if sorted(got) == sorted(expected):
         return " (axes in the wrong order?)"
@@ -24,25 +32,42 @@ def shape_hint(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
 
 
 def value_hint(got: np.ndarray, expected: np.ndarray) -> str:
-    """A hint for arrays of the right shape but wrong values."""
+    """A hint for values of the right shape (arrays or single numbers) that are wrong."""
     if not (np.isfinite(got).all() and np.isfinite(expected).all()):
         return ""
     if np.allclose(got, -expected, rtol=1e-7, atol=1e-12):
         return " (the sign is flipped: gradient ascent instead of descent, or (t − o) for (o − t)?)"
     if got.ndim == 2 and got.shape[0] == got.shape[1] and np.allclose(got, expected.T, rtol=1e-7, atol=1e-12):
         return " (transposed? ∂s/∂W = δᵀxᵀ has rows indexed by outputs)"
+    rounded = next((d for d in ROUNDED_DECIMALS if _rounded_to(got, expected, d)), None)
+    if rounded is not None:
+        return f" (the right value rounded to {rounded} decimals: compute at full precision and never round)"
+    return _factor_hint(got, expected)
+
+
+def _rounded_to(got: np.ndarray, expected: np.ndarray, decimals: int) -> bool:
+    """Whether ``got`` holds numbers of ``decimals`` decimals, each the expected one as the lecture prints it."""
+    unit = 10.0**-decimals
+    is_rounded = np.allclose(got, np.round(got, decimals), rtol=0, atol=1e-12)
+    return bool(is_rounded and np.all(np.abs(got - expected) <= tolerances.PRINTED_DIGIT_UNITS * unit))
+
+
+def _factor_hint(got: np.ndarray, expected: np.ndarray) -> str:
     nonzero = np.abs(expected) > 1e-12
-    if nonzero.sum() >= 2:  # one entry's ratio says nothing about a pattern
-        ratios = got[nonzero] / expected[nonzero]
-        if np.allclose(ratios, ratios.flat[0], rtol=1e-6) and abs(ratios.flat[0]) > 1e-12:
-            ratio = float(ratios.flat[0])
-            for factor, cause in ((2.0, "a missing ½ of the squared error?"), (0.5, "an extra ½?")):
-                if abs(ratio - factor) < 1e-6:
-                    return f" (off by a factor of {factor:g}: {cause})"
-            if ratio > 1 and abs(ratio - round(ratio)) < 1e-6:
-                return (
-                    f" (off by a factor of {round(ratio)}: a sum where a mean belongs, "
-                    "or a missing division by the batch size?)"
-                )
-            return f" (off by a constant factor {ratio:.4g} everywhere)"
-    return ""
+    if not nonzero.any():
+        return ""
+    ratios = got[nonzero] / expected[nonzero]
+    ratio = float(ratios.flat[0])
+    if not np.allclose(ratios, ratio, rtol=1e-6) or abs(ratio) < 1e-12:
+        return ""
+    for factor, cause in ((2.0, "a missing ½ of the squared error?"), (0.5, "an extra ½?")):
+        if abs(ratio - factor) < 1e-6:
+            return f" (off by a factor of {factor:g}: {cause})"
+    if nonzero.sum() < 2:  # one number's ratio to another says nothing more
+        return ""
+    if ratio > 1 and abs(ratio - round(ratio)) < 1e-6:
+        return (
+            f" (off by a factor of {round(ratio)}: a sum where a mean belongs, "
+            "or a missing division by the batch size?)"
+        )
+    return f" (off by a constant factor {ratio:.4g} everywhere)"

@@ -133,7 +133,10 @@ class WorkedExample:
         printed = [(name, ok) for name, ok, unprinted in verdicts if not unprinted]
         self.credit.award(sum(ok for _, ok in printed) / len(printed))
         wrong = [name for name, ok in printed if not ok]
-        assert not wrong, f"{function}: {', '.join(wrong)} do not match the lecture's worked example (see the table)"
+        verb = "does" if len(wrong) == 1 else "do"
+        assert not wrong, (
+            f"{function}: {', '.join(wrong)} {verb} not match the lecture's worked example (see the table)"
+        )
 
 
 class Plots:

@@ -50,7 +50,8 @@ def print_summary(result: GradingResult, stream=None) -> None:
         if first_divergence(test.details) is not None:
             print("\n".join(worked_example_table(test.details, indent=" " * 13)), file=out)
     if not failing:
-        print(f"\n  all {len(result.tests)} {result.label} passed", file=out)
+        which = "" if result.label == "all tests" else f" ({result.label} only)"
+        print(f"\n  all {len(result.tests)} tests passed{which}", file=out)
     if result.protections_off:
         print("\n  sandbox protections that were off: " + "; ".join(result.protections_off), file=out)
 
