@@ -4,7 +4,8 @@
     grader build <hw> [--dist DIR]                       handouts, visible checker, samples, Gradescope zip
     grader grade <submission> --assignment <hw> [--json FILE] [--html FILE]   every test, hidden ones included
     grader check <submission> --assignment <hw> [--json FILE] [--html FILE]   the visible tests only
-    grader batch <folder> --assignment <hw> --out DIR [--workers N]           a class: gradebook and reports
+    grader batch <folder> --assignment <hw> --out DIR [--workers N] [--only ID...] [--force]
+                                                         a class: gradebook, reports, reports to hand back
     grader validate <hw>                                 proof that the homework's tests catch wrong code
     grader gradescope run [--root DIR]                   inside Gradescope's container: results.json
     grader gradescope self-test [--root DIR]             setup.sh's last step: the solution must score full marks
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--assignment", "-a", required=True, help="homework id, e.g. hw1_backprop")
     batch.add_argument("--out", type=Path, required=True, help="where the gradebook, results and reports go")
     batch.add_argument("--workers", type=int, default=None, help="parallel graders (default: one per core)")
+    batch.add_argument("--only", nargs="+", default=(), metavar="ID", help="regrade these students (their ids)")
+    batch.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
 
     validate = commands.add_parser("validate", help="prove a homework's tests: full marks, zero, every mistake caught")
     validate.add_argument("assignment", help="homework id, e.g. hw1_backprop")
@@ -113,6 +116,7 @@ def _grade(args, visibilities=("visible", "hidden")) -> int:
     from grader.outputs.report import print_summary
     from grader.outputs.results import write_json_atomically
 
+    _check_paths(args)
     result = grade(args.submission, args.assignment, visibilities=visibilities)
     if args.json:
         write_json_atomically(args.json, result.to_dict())
@@ -128,6 +132,26 @@ def _grade(args, visibilities=("visible", "hidden")) -> int:
     return 0
 
 
+def _check_paths(args) -> None:
+    """Before grading: the submission exists (a typo is a usage error, never a zero) and the outputs can be written."""
+    from grader.grading.submission import file_kind
+
+    if file_kind(Path(args.submission)) is None:
+        raise UserError(
+            f"{args.submission} does not exist: give the .py or .ipynb file to grade, or a folder holding one"
+        )
+    for option, path in (("--json", args.json), ("--html", args.html)):
+        if path is None:
+            continue
+        if Path(path).is_dir():
+            raise UserError(f"{option} {path} is a folder: give the file to write")
+        folder = Path(path).absolute().parent
+        while not folder.exists() and folder != folder.parent:  # written with its missing folders made
+            folder = folder.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise UserError(f"cannot write {path} ({option}): {folder} is not a folder you can write to")
+
+
 def _check(args) -> int:
     return _grade(args, visibilities=("visible",))
 
@@ -135,7 +159,9 @@ def _check(args) -> int:
 def _batch(args) -> int:
     from grader.batch.run import run_batch
 
-    return run_batch(args.folder, args.assignment, args.out, workers=args.workers)
+    return run_batch(
+        args.folder, args.assignment, args.out, workers=args.workers, only=tuple(args.only), force=args.force
+    )
 
 
 def _validate(args) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from grader.errors import UserError
+from grader.grading.archive import archive_stem, is_archive
 from grader.grading.submission import IGNORED_FOLDERS, SUBMISSION_SUFFIXES, file_kind
 
 GRADESCOPE_METADATA = "submission_metadata.yml"
@@ -44,8 +45,23 @@ def safe_name(text: str) -> str:
     return name or "_"
 
 
-def discover(folder: Path, out: Path | None = None) -> tuple[list[Entry], list[str]]:
-    """The submissions in ``folder`` (sorted by student) and notes about what was left out or renamed."""
+@dataclass
+class ClassFolder:
+    """What a class folder holds: the submissions to grade, notes, and what is not graded with the reason."""
+
+    entries: list[Entry]
+    notes: list[str]
+    not_graded: list[tuple[str, str]]
+    """(entry name, why it is not graded): shown by ``grader batch`` and written to ``not_graded.csv``."""
+
+
+def discover(folder: Path, out: Path | None = None) -> ClassFolder:
+    """The submissions in ``folder`` (sorted by student): one per file, folder or archive at its top.
+
+    A file that can be no submission (``grades.xlsx``) is not graded, and listed with the reason; an
+    archive (``alice.zip``) is graded like the folder it holds; a link, a pipe or a device stays in,
+    so that grading refuses it in that student's row.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(
@@ -57,38 +73,53 @@ def discover(folder: Path, out: Path | None = None) -> tuple[list[Entry], list[s
         raise UserError(f"--out {out} is the submissions folder itself: write the results somewhere else")
     metadata_path = folder / GRADESCOPE_METADATA
     metadata = read_gradescope_metadata(metadata_path) if metadata_path.is_file() else None
-    notes, entries = [], []
+    found = ClassFolder([], [], [])
     for item in sorted(folder.iterdir()):
         if item.name.startswith(".") or item.name in IGNORED_FOLDERS or item.name == GRADESCOPE_METADATA:
             continue
         if out_resolved is not None and (out_resolved == item.resolve() or out_resolved.is_relative_to(item.resolve())):
             continue
-        kind = file_kind(item)  # a link, a pipe or a device stays in: grading refuses it, in the student's row
-        if kind == "file" and item.suffix.lower() not in SUBMISSION_SUFFIXES:
-            notes.append(f"ignored {item.name}: neither a .py nor a .ipynb")
+        key = _student_key(item, found.not_graded)
+        if key is None:
             continue
-        key = item.stem if item.suffix.lower() in SUBMISSION_SUFFIXES else item.name
         if metadata is not None and item.name in metadata:
             submitters = metadata[item.name] or [Submitter(key)]
         else:
             if metadata is not None:
-                notes.append(f"{item.name} is not in {GRADESCOPE_METADATA}: graded as student {key!r}")
+                found.notes.append(f"{item.name} is not in {GRADESCOPE_METADATA}: graded as student {key!r}")
             submitters = [Submitter(key)]
-        entries.append(Entry(safe_name(submitters[0].id), item, submitters))
+        found.entries.append(Entry(safe_name(submitters[0].id), item, submitters))
     if metadata is not None:
-        missing = sorted(set(metadata) - {e.path.name for e in entries})
+        missing = sorted(set(metadata) - {e.path.name for e in found.entries})
         if missing:
-            notes.append(
+            found.notes.append(
                 f"{GRADESCOPE_METADATA} lists {len(missing)} submission(s) with no folder: {', '.join(missing[:5])}"
             )
-    if not entries:
+    if not found.entries:
         raise UserError(
-            f"{folder} holds no submissions: expected one .py or .ipynb file or one sub-folder per student"
+            f"{folder} holds no submissions: expected one .py or .ipynb file, archive or sub-folder per student"
             f" (or a Gradescope export with its {GRADESCOPE_METADATA})"
         )
-    entries.sort(key=lambda e: (e.student.lower(), e.path.name))
-    _make_unique(entries, notes)
-    return entries, notes
+    found.entries.sort(key=lambda e: (e.student.lower(), e.path.name))
+    _make_unique(found.entries, found.notes)
+    return found
+
+
+def _student_key(item: Path, not_graded: list[tuple[str, str]]) -> str | None:
+    """The student id ``item``'s name gives, or None (with the reason in ``not_graded``) if it is no submission."""
+    kind = file_kind(item)
+    if kind == "file" and is_archive(item):
+        return archive_stem(item.name)
+    if kind == "file" and item.suffix.lower() not in SUBMISSION_SUFFIXES:
+        not_graded.append(
+            (
+                item.name,
+                "neither a .py, a .ipynb, nor an archive (.zip, .tar.gz) of one: grade it by hand, or ask "
+                "the student to submit again",
+            )
+        )
+        return None
+    return item.stem if item.suffix.lower() in SUBMISSION_SUFFIXES else item.name
 
 
 def _make_unique(entries: list[Entry], notes: list[str]) -> None:
@@ -96,7 +127,7 @@ def _make_unique(entries: list[Entry], notes: list[str]) -> None:
 
     The batch's own files are taken too: a student called summary.html gets summary.html-2.
     """
-    taken = {"gradebook.csv", "summary.html"}
+    taken = {"gradebook.csv", "summary.html", "release", "not_graded.csv"}
     for entry in entries:
         name, number = entry.student, 1
         while name.lower() in taken:

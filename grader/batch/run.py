@@ -22,6 +22,7 @@ from grader.errors import UserError
 from grader.files import write_atomic
 from grader.homework import manifest as manifests
 from grader.outputs.gradebook import write_gradebook
+from grader.outputs.release import write_not_graded, write_release
 from grader.outputs.results import GradingResult, TestResult, TestStatus, write_json_atomically
 
 
@@ -160,52 +161,94 @@ def _grade_all(jobs: dict[str, _Job], workers: int, on_done) -> None:
             on_done(student, (result.to_dict(), _plain_report(result, message), message))
 
 
-def run_batch(folder: Path, assignment: str, out: Path, workers: int | None = None) -> int:
+def run_batch(
+    folder: Path,
+    assignment: str,
+    out: Path,
+    workers: int | None = None,
+    only: tuple[str, ...] = (),
+    force: bool = False,
+) -> int:
     """Grade every submission in ``folder`` into ``out``; 0 when every submission got its result from the grader.
 
-    1 when the grader itself failed on some submission (each still got a
-    result, score 0, saying so).
+    ``only`` regrades the submissions of those students (their ids) whatever their fingerprints say;
+    ``force`` regrades every submission. 1 when the grader itself failed on some submission (each
+    still got a result, score 0, saying so).
     """
     started = time.monotonic()
     folder, out = Path(folder), Path(out)
     if workers is not None and workers < 1:
         raise UserError(f"--workers {workers}: give at least 1")
     manifest = manifests.load(assignment)
-    entries, notes = discover(folder, out)
-    for note in notes:
+    found = discover(folder, out)
+    prepare_output(out)
+    regrade = _regrade_rule(found.entries, only, force)
+    for note in found.notes:
         print(f"note: {note}", file=sys.stderr)
+    for name, reason in found.not_graded:
+        print(f"not graded: {name}: {reason}", file=sys.stderr)
     template = check_homework(manifest)
-    results, jobs = _reuse_unchanged(entries, manifest, template, out)
+    results, jobs = _reuse_unchanged(found.entries, manifest, template, out, regrade)
     skipped = len(results)
-    crashes = _grade_with_progress(jobs, entries, manifest, out, workers or os.cpu_count() or 1, results)
-    ordered = [(entry, results[entry.student]) for entry in entries]
-    written = _write_class_files(out, ordered, folder, template, manifest)
-    scores = [r.score for _, r in ordered]
-    unloadable = sum(1 for _, r in ordered if r.tests and all(t.status is TestStatus.ERROR for t in r.tests))
-    print(
-        f"{manifest.id}: {len(entries)} submissions: {len(jobs)} graded, "
-        f"{skipped} skipped (unchanged, results reused); "
-        f"mean {sum(scores) / len(scores):.2f} / {manifest.max_score:g}; "
-        f"{unloadable} could not be loaded (every test an error); "
-        f"{time.monotonic() - started:.1f} s"
-    )
-    print(
-        f"  gradebook  {written['gradebook']}\n  summary    {written['summary']}\n"
-        f"  reports    {out / '<student>' / 'report.html'} (and result.json)"
-    )
+    crashes = _grade_with_progress(jobs, found.entries, manifest, out, workers or os.cpu_count() or 1, results)
+    ordered = [(entry, results[entry.student]) for entry in found.entries]
+    written = _write_class_files(out, ordered, folder, template, manifest, found.not_graded)
+    _tell_totals(manifest, ordered, len(jobs), skipped, len(found.not_graded), time.monotonic() - started)
+    print("\n".join(f"  {what:11}{where}" for what, where in written.items()))
     for student, crash in crashes.items():
         print(f"grader batch: {student}: {crash}", file=sys.stderr)
     return 1 if crashes else 0
 
 
-def _reuse_unchanged(entries: list[Entry], manifest: manifests.Manifest, template: list[TestResult], out: Path):
-    """The saved results whose fingerprint is unchanged, and a job for every other submission."""
+def prepare_output(out: Path) -> None:
+    """Check, before anything is graded, that results can be written to ``out`` (a folder, made if need be)."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file: give a folder for the gradebook, reports and results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".nn-grader-write-check"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(f"--out {out} cannot be written ({error.strerror}): choose a folder you can write to") from None
+
+
+def _regrade_rule(entries: list[Entry], only: tuple[str, ...], force: bool):
+    """Which entries to grade again whatever their fingerprints; an --only id matching no one is a usage error."""
+    ids = {entry.student: {entry.student, *(person.id for person in entry.submitters)} for entry in entries}
+    unknown = sorted(set(only) - set().union(*ids.values()))
+    if unknown:
+        raise UserError(f"--only {' '.join(unknown)}: no submission of that student in this folder")
+    return lambda entry: force or bool(ids[entry.student] & set(only))
+
+
+def _tell_totals(manifest, ordered, graded: int, skipped: int, not_graded: int, seconds: float) -> None:
+    scores = [r.score for _, r in ordered]
+    unloadable = sum(1 for _, r in ordered if r.tests and all(t.status is TestStatus.ERROR for t in r.tests))
+    print(
+        f"{manifest.id}: {len(ordered)} submissions: {graded} graded, "
+        f"{skipped} skipped (unchanged, results reused); "
+        f"mean {sum(scores) / len(scores):.2f} / {manifest.max_score:g}; "
+        f"{unloadable} could not be loaded (every test an error)"
+        + (f"; {not_graded} not graded (see not_graded.csv)" if not_graded else "")
+        + f"; {seconds:.1f} s"
+    )
+
+
+def _reuse_unchanged(
+    entries: list[Entry],
+    manifest: manifests.Manifest,
+    template: list[TestResult],
+    out: Path,
+    regrade=lambda entry: False,
+):
+    """The saved results whose fingerprint is unchanged, and a job for every other submission (and those to regrade)."""
     homework = homework_hash(manifest)
     results: dict[str, GradingResult] = {}
     jobs: dict[str, _Job] = {}
     for entry in entries:
         entry.fingerprint = fingerprint(entry.path, manifest, homework)
-        previous = _load_previous(out / entry.student, entry.fingerprint)
+        previous = None if regrade(entry) else _load_previous(out / entry.student, entry.fingerprint)
         if previous is None:
             jobs[entry.student] = _Job(entry.path, manifest.id, manifest, template, manifest.limits)
             continue
@@ -262,10 +305,16 @@ def _write_class_files(
     folder: Path,
     template: list[TestResult],
     manifest: manifests.Manifest,
+    not_graded: list[tuple[str, str]],
 ) -> dict[str, Path]:
-    """The gradebook and the class summary, each written atomically."""
+    """The gradebook, the class summary, the not-graded list and the reports to hand back, each written atomically."""
     from grader.outputs.report import class_summary
 
     gradebook = write_gradebook(out / "gradebook.csv", ordered, folder, template, manifest)
     summary = class_summary([(e.student, r) for e, r in ordered], title=manifest.title)
-    return {"gradebook": gradebook, "summary": write_atomic(out / "summary.html", summary)}
+    written = {"gradebook": gradebook, "summary": write_atomic(out / "summary.html", summary)}
+    written["reports"] = out / "<student>" / "report.html"
+    written["release"] = write_release(out / "release", ordered)
+    if not_graded:
+        written["not graded"] = write_not_graded(out / "not_graded.csv", not_graded)
+    return written

@@ -37,10 +37,12 @@ import json
 import os
 import re
 import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import UserError
+from grader.grading import archive
 
 CHECK_CELL_MARKER = "# grader: visible checks (this cell is skipped when grading)"
 
@@ -84,19 +86,42 @@ class Submission:
 
 
 def read_submission(path: Path | str, assignment: str | None = None) -> Submission:
-    """Read a ``.py``, a ``.ipynb``, or a folder holding one; ``assignment`` breaks ties in a folder.
+    """Read a ``.py``, a ``.ipynb``, a folder holding one, or an archive of such a folder (grader/grading/archive.py);
+    ``assignment`` breaks ties in a folder.
 
     Nothing is read through a link: a submission that is, or holds, anything
     but ordinary files and folders is refused (see :func:`submitted_files`).
     """
     path = Path(path)
     kind = file_kind(path)
+    if kind is None:
+        raise UserError(f"{path} does not exist: give the .py or .ipynb file to grade, or a folder holding one")
+    if kind not in ("file", "folder"):
+        raise UserError(refusal(path.name, kind))
+    if kind == "file" and archive.is_archive(path):
+        return _read_archive(path, assignment)
     if kind == "folder":
         path = _choose_file(path, assignment)
-    elif kind is None:
-        raise UserError(f"{path} does not exist: give the .py or .ipynb file to grade, or a folder holding one")
-    elif kind != "file":
-        raise UserError(refusal(path.name, kind))
+    return _read_file(path, path)
+
+
+def _read_archive(path: Path, assignment: str | None) -> Submission:
+    """The archive unpacked into a private folder, which is graded as the folder it is; the file graded is
+    named inside the archive (``alice.zip/hw1_backprop.py``)."""
+    data = read_regular_file(path)
+    with tempfile.TemporaryDirectory(prefix="nn-grader-archive-") as folder:
+        archive.unpack(data, path.name, Path(folder))
+        try:
+            inner = _choose_file(Path(folder), assignment)
+        except UserError as error:
+            raise UserError(str(error).replace(folder, path.name)) from None
+        submission = _read_file(inner, path / inner.relative_to(folder))
+    submission.sha256 = hashlib.sha256(data).hexdigest()
+    return submission
+
+
+def _read_file(path: Path, shown: Path) -> Submission:
+    """The submission in the file ``path``, known by the name ``shown``."""
     if path.suffix.lower() not in SUBMISSION_SUFFIXES:
         raise UserError(f"{path.name} is neither a .py module nor a .ipynb notebook: submit one of those")
     data = read_regular_file(path)
@@ -109,7 +134,7 @@ def read_submission(path: Path | str, assignment: str | None = None) -> Submissi
         chunks = _notebook_chunks(data, path.name, warnings)
         warnings.extend(defined_twice(chunks))
         kind = "notebook"
-    return Submission(path=path, kind=kind, chunks=chunks, sha256=hashlib.sha256(data).hexdigest(), warnings=warnings)
+    return Submission(path=shown, kind=kind, chunks=chunks, sha256=hashlib.sha256(data).hexdigest(), warnings=warnings)
 
 
 # ----- reading without following links -------------------------------------------------------------------

@@ -56,8 +56,13 @@ def print_summary(result: GradingResult, stream=None) -> None:
         print("\n  sandbox protections that were off: " + "; ".join(result.protections_off), file=out)
 
 
-def html_report(result: GradingResult) -> str:
-    """One self-contained HTML page of feedback for one submission (inline CSS, no scripts)."""
+def html_report(result: GradingResult, for_student: bool = False) -> str:
+    """One self-contained HTML page of feedback for one submission (inline CSS, no scripts).
+
+    ``for_student``: the page to hand back (``release/``): a hidden test shows its name, verdict and
+    points only, never its message (which may hold the values the student's code returned on its
+    inputs), and the sandbox's protections, a TA's concern, are left out.
+    """
     scores = result.function_scores()
     groups = []
     for function, tests in _tests_by_function(result).items():
@@ -71,7 +76,7 @@ def html_report(result: GradingResult) -> str:
                 "max_score": points(possible),
                 "state": _state(earned, possible, bool(failing)),
                 "failing": len(failing),
-                "tests": [_test_view(t) for t in failing + [t for t in tests if t.passed]],
+                "tests": [_test_view(t, for_student) for t in failing + [t for t in tests if t.passed]],
             }
         )
     failing_groups = [g for g in groups if g["failing"]]
@@ -92,7 +97,7 @@ def html_report(result: GradingResult) -> str:
         failing_functions=[g["function"] for g in failing_groups],
         failing_count=sum(g["failing"] for g in groups),
         test_count=len(result.tests),
-        protections_off=list(result.protections_off),
+        protections_off=[] if for_student else list(result.protections_off),
         execution_time=f"{result.execution_time:.2f}",
     )
 
@@ -138,7 +143,7 @@ def _tests_by_function(result: GradingResult) -> dict[str, list[TestResult]]:
     return {name: tests for name, tests in groups.items() if tests}
 
 
-def _test_view(test: TestResult) -> dict:
+def _test_view(test: TestResult, for_student: bool = False) -> dict:
     hidden = test.hidden
     return {
         "name": test.name,
@@ -148,7 +153,7 @@ def _test_view(test: TestResult) -> dict:
         "max_score": points(test.max_score),
         "charged": test.functions[0] if test.functions else "",
         "also": list(test.functions[1:]),
-        "message": test.message,
+        "message": "" if hidden and for_student else test.message,
         # A hidden test shows its verdict and message only: its worked rows could reveal expected values.
         "rows": [] if hidden else worked_example_rows(test.details),
         "diverges": not hidden and first_divergence(test.details) is not None,

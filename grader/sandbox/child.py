@@ -77,15 +77,18 @@ class BoundedOutput(io.TextIOBase):
 
     def __init__(self, fd, limit):
         self.fd, self.limit, self.written = fd, limit, 0
+        self.full = False  # the file only grows: once full, no write needs to look at it again
 
     def writable(self):
         return True
 
     def write(self, text):
         data = str(text).encode("utf-8", "replace")
-        room = self.limit - os.fstat(self.fd).st_size
-        if room > 0:
-            os.write(self.fd, data[:room])
+        if not self.full:
+            room = self.limit - os.fstat(self.fd).st_size
+            if room > 0:
+                os.write(self.fd, data[:room])
+            self.full = room <= len(data)
         self.written += len(data)
         return len(text)
 

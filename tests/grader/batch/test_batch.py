@@ -185,7 +185,7 @@ def test_a_gradescope_export_uses_the_metadata_for_ids_names_and_emails(tmp_path
     )
     assert book["1791"]["total"] == "20" and book["1791"]["submission"] == "submission_101"
     assert (book["alan@example.org"]["name"], book["alan@example.org"]["total"]) == ("Alan Turing", "0")
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["1815", "alan@example.org"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir() and p.name != "release") == ["1815", "alan@example.org"]
     capsys.readouterr()
     run_batch(folder, HW, out, workers=1)
     assert "2 submissions: 0 graded, 2 skipped" in capsys.readouterr().out
@@ -250,8 +250,8 @@ def test_student_ids_become_safe_unique_folder_names(tmp_path):
     assert safe_name("ada@example.org") == "ada@example.org"
     (tmp_path / "alice.py").write_text("", encoding="utf-8")
     (tmp_path / "alice.ipynb").write_text("", encoding="utf-8")
-    entries, notes = discover(tmp_path)
-    assert [e.student for e in entries] == ["alice", "alice-2"] and len(notes) == 1
+    found = discover(tmp_path)
+    assert [e.student for e in found.entries] == ["alice", "alice-2"] and len(found.notes) == 1
 
 
 def test_gradescope_metadata_reads_ruby_tags_and_falls_back_to_the_email(tmp_path):
@@ -332,3 +332,84 @@ def test_a_student_chosen_name_never_becomes_a_spreadsheet_formula(tmp_path, sol
     with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
         row = next(csv.DictReader(f))
     assert row["student"].startswith("'=") and row["submission"].startswith("'=")
+
+
+def zipped(files: dict[str, str]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_nobody_is_dropped_a_zip_is_graded_and_what_is_no_submission_is_listed_with_the_reason(
+    tmp_path, solution, capsys
+):
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    (classroom / "alice.zip").write_bytes(zipped({f"alice/{HW}.py": solution}))
+    (classroom / "bob.py").write_text(solution)
+    (classroom / "grades.xlsx").write_bytes(b"\x50\x4b not a submission")
+    assert run_batch(classroom, HW, tmp_path / "out", workers=1) == 0
+    book = read_gradebook(tmp_path / "out")
+    assert (book["alice"]["total"], book["bob"]["total"]) == ("20", "20")
+    assert book["alice"]["submission"] == "alice.zip"
+    listed = (tmp_path / "out" / "not_graded.csv").read_text()
+    assert listed.startswith("entry,reason\n") and 'grades.xlsx,"neither a .py' in listed
+    assert "not graded: grades.xlsx" in capsys.readouterr().err
+
+
+def test_outputs_are_checked_before_anyone_is_graded(tmp_path, solution, monkeypatch):
+    from grader.grading import grade as grading
+
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    (classroom / "alice.py").write_text(solution)
+    (tmp_path / "taken").write_text("a file where the results would go")
+    monkeypatch.setattr(grading, "grade", lambda *a, **k: pytest.fail("graded before the output was checked"))
+    with pytest.raises(UserError, match="is a file"):
+        run_batch(classroom, HW, tmp_path / "taken", workers=1)
+    assert main(["batch", str(classroom), "--assignment", HW, "--out", str(tmp_path / "taken")]) == 2
+
+
+def test_grading_a_path_that_does_not_exist_is_a_usage_error_not_a_zero(tmp_path, capsys):
+    assert main(["grade", str(tmp_path / "alcie.py"), "--assignment", HW, "--json", str(tmp_path / "r.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err and not (tmp_path / "r.json").exists()
+
+
+def test_only_regrades_the_named_students_and_force_regrades_everyone(tmp_path, solution, capsys):
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    for student in ("alice", "bob", "carol"):
+        (classroom / f"{student}.py").write_text(solution)
+    out = tmp_path / "out"
+    run_batch(classroom, HW, out, workers=1)
+    before = mtimes(out)
+    capsys.readouterr()
+    run_batch(classroom, HW, out, workers=1, only=("bob",))
+    assert "1 graded, 2 skipped" in capsys.readouterr().out
+    after = mtimes(out)
+    assert after["bob"] != before["bob"] and after["alice"] == before["alice"]
+    run_batch(classroom, HW, out, workers=1, force=True)
+    assert "3 graded, 0 skipped" in capsys.readouterr().out
+    with pytest.raises(UserError, match="--only zoe: no submission"):
+        run_batch(classroom, HW, out, workers=1, only=("zoe",))
+
+
+def test_the_reports_to_hand_back_show_a_hidden_tests_verdict_and_points_only(tmp_path, solution):
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    (classroom / "carol.py").write_text(solution.replace(*TRANSPOSED))
+    run_batch(classroom, HW, tmp_path / "out", workers=1)
+    result = json.loads((tmp_path / "out" / "carol" / "result.json").read_text())
+    hidden_failures = [t for t in result["tests"] if t["visibility"] == "hidden" and t["status"] != "passed"]
+    assert hidden_failures and all(t["message"] for t in hidden_failures)
+    ta_page = (tmp_path / "out" / "carol" / "report.html").read_text()
+    student_page = (tmp_path / "out" / "release" / "carol.html").read_text()
+    for test in hidden_failures:
+        fragment = test["message"].split(":", 1)[1].strip()[:40]
+        assert fragment in ta_page.replace("&#39;", "'") and fragment not in student_page.replace("&#39;", "'")
+    assert "random_networks::layer_gradients" in student_page  # the hidden test's name and verdict stay
