@@ -6,6 +6,7 @@
     grader check <submission> --assignment <hw> [--json FILE] [--html FILE]   the visible tests only
     grader batch <folder> --assignment <hw> --out DIR [--workers N] [--only ID...] [--force]
                                                          a class: gradebook, reports, reports to hand back
+    grader export <out> --assignment <hw> [--format canvas|scores|functions] [--to FILE]
     grader validate <hw>                                 proof that the homework's tests catch wrong code
     grader gradescope run [--root DIR]                   inside Gradescope's container: results.json
     grader gradescope self-test [--root DIR]             setup.sh's last step: the solution must score full marks
@@ -50,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--workers", type=int, default=None, help="parallel graders (default: one per core)")
     batch.add_argument("--only", nargs="+", default=(), metavar="ID", help="regrade these students (their ids)")
     batch.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
+    batch.add_argument("--times", type=Path, help="CSV student,submitted_at: when each came in (late policy)")
+    batch.add_argument("--extensions", type=Path, help="CSV student,due: extended due times (late policy)")
+
+    export = commands.add_parser("export", help="a batch's gradebook for an LMS: canvas, scores (id,score), functions")
+    export.add_argument("out", type=Path, help="the folder grader batch wrote (it holds gradebook.csv)")
+    export.add_argument("--assignment", "-a", required=True, help="homework id, e.g. hw1_backprop")
+    export.add_argument("--format", choices=("canvas", "scores", "functions"), default="canvas")
+    export.add_argument("--to", type=Path, help="the file to write (default: <out>/export-<format>.csv)")
 
     validate = commands.add_parser("validate", help="prove a homework's tests: full marks, zero, every mistake caught")
     validate.add_argument("assignment", help="homework id, e.g. hw1_backprop")
@@ -160,8 +169,26 @@ def _batch(args) -> int:
     from grader.batch.run import run_batch
 
     return run_batch(
-        args.folder, args.assignment, args.out, workers=args.workers, only=tuple(args.only), force=args.force
+        args.folder,
+        args.assignment,
+        args.out,
+        workers=args.workers,
+        only=tuple(args.only),
+        force=args.force,
+        times=args.times,
+        extensions=args.extensions,
     )
+
+
+def _export(args) -> int:
+    from grader.files import write_atomic
+    from grader.homework import manifest as manifests
+    from grader.outputs.gradebook import export
+
+    manifest = manifests.load(args.assignment)
+    target = args.to or args.out / f"export-{args.format}.csv"
+    print(f"written: {write_atomic(target, export(args.out / 'gradebook.csv', manifest, args.format))}")
+    return 0
 
 
 def _validate(args) -> int:
@@ -183,6 +210,7 @@ def _gradescope(args) -> int:
 
 
 COMMANDS = {
+    "export": _export,
     "build": _build,
     "grade": _grade,
     "check": _check,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -16,6 +17,7 @@ import yaml
 from grader.errors import UserError
 from grader.grading.archive import archive_stem, is_archive
 from grader.grading.submission import IGNORED_FOLDERS, SUBMISSION_SUFFIXES, file_kind
+from grader.homework.deadline import aware
 
 GRADESCOPE_METADATA = "submission_metadata.yml"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
@@ -37,6 +39,8 @@ class Entry:
     path: Path
     submitters: list[Submitter]
     fingerprint: dict = field(default_factory=dict)
+    submitted_at: datetime | None = None
+    """When it was submitted (Gradescope's export, or a CSV of times), for the late policy."""
 
 
 def safe_name(text: str) -> str:
@@ -73,6 +77,7 @@ def discover(folder: Path, out: Path | None = None) -> ClassFolder:
         raise UserError(f"--out {out} is the submissions folder itself: write the results somewhere else")
     metadata_path = folder / GRADESCOPE_METADATA
     metadata = read_gradescope_metadata(metadata_path) if metadata_path.is_file() else None
+    times = read_gradescope_times(metadata_path) if metadata_path.is_file() else {}
     found = ClassFolder([], [], [])
     for item in sorted(folder.iterdir()):
         if item.name.startswith(".") or item.name in IGNORED_FOLDERS or item.name == GRADESCOPE_METADATA:
@@ -88,7 +93,7 @@ def discover(folder: Path, out: Path | None = None) -> ClassFolder:
             if metadata is not None:
                 found.notes.append(f"{item.name} is not in {GRADESCOPE_METADATA}: graded as student {key!r}")
             submitters = [Submitter(key)]
-        found.entries.append(Entry(safe_name(submitters[0].id), item, submitters))
+        found.entries.append(Entry(safe_name(submitters[0].id), item, submitters, submitted_at=times.get(item.name)))
     if metadata is not None:
         missing = sorted(set(metadata) - {e.path.name for e in found.entries})
         if missing:
@@ -162,14 +167,8 @@ def read_gradescope_metadata(path: Path) -> dict[str, list[Submitter]]:
     Gradescope writes Ruby-symbol keys (``:submitters:``, ``:name:``); plain
     keys (``submitters:``) are read the same.
     """
-    try:
-        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_MetadataLoader)
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: not readable YAML ({error}); re-download the Gradescope export") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a mapping of submission folders to their metadata")
     metadata = {}
-    for folder, info in data.items():
+    for folder, info in _metadata(path).items():
         info = _plain_keys(info)
         people = info.get("submitters") if isinstance(info, dict) else None
         submitters = []
@@ -183,6 +182,26 @@ def read_gradescope_metadata(path: Path) -> dict[str, list[Submitter]]:
                 submitters.append(Submitter(ident, name, email))
         metadata[str(folder)] = submitters
     return metadata
+
+
+def read_gradescope_times(path: Path) -> dict[str, datetime]:
+    """``submission_metadata.yml``: {submission folder name: when it was submitted (``:created_at:``)}."""
+    times = {}
+    for folder, info in _metadata(path).items():
+        created = _plain_keys(info).get("created_at") if isinstance(info, dict) else None
+        if created is not None:
+            times[str(folder)] = aware(created, f"{path}: {folder}'s created_at")
+    return times
+
+
+def _metadata(path: Path) -> dict:
+    try:
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_MetadataLoader)
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: not readable YAML ({error}); re-download the Gradescope export") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of submission folders to their metadata")
+    return data
 
 
 def _plain_keys(value):

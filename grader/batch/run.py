@@ -13,11 +13,13 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from datetime import datetime
 from html import escape
 from pathlib import Path
 
 from grader.batch.discover import Entry, discover
 from grader.batch.fingerprint import fingerprint, homework_hash
+from grader.batch.lateness import late_record, read_times
 from grader.errors import UserError
 from grader.files import write_atomic
 from grader.homework import manifest as manifests
@@ -77,6 +79,8 @@ class _Job:
     manifest: manifests.Manifest
     tests: list[TestResult]
     limits: manifests.Limits
+    submitted_at: datetime | None = None
+    extension: datetime | None = None
 
 
 def _grade_one(job: _Job) -> tuple[dict, str, str]:
@@ -90,6 +94,7 @@ def _grade_one(job: _Job) -> tuple[dict, str, str]:
     except Exception as error:  # one submission's grader failure must not stop the class: it gets a result
         crash = f"the grader failed on this submission ({type(error).__name__}: {error}); please tell the course staff"
         result = failed_result(job.tests, job.path, job.manifest, crash)
+    result.late = late_record(job.manifest.deadline, job.submitted_at, job.extension, result.score)
     try:
         html = html_report(result)
     except Exception as error:
@@ -168,12 +173,15 @@ def run_batch(
     workers: int | None = None,
     only: tuple[str, ...] = (),
     force: bool = False,
+    times: Path | None = None,
+    extensions: Path | None = None,
 ) -> int:
     """Grade every submission in ``folder`` into ``out``; 0 when every submission got its result from the grader.
 
     ``only`` regrades the submissions of those students (their ids) whatever their fingerprints say;
-    ``force`` regrades every submission. 1 when the grader itself failed on some submission (each
-    still got a result, score 0, saying so).
+    ``force`` regrades every submission. ``times`` and ``extensions`` are CSVs (``student,submitted_at``,
+    ``student,due``) for the homework's late policy. 1 when the grader itself failed on some
+    submission (each still got a result, score 0, saying so).
     """
     started = time.monotonic()
     folder, out = Path(folder), Path(out)
@@ -183,12 +191,13 @@ def run_batch(
     found = discover(folder, out)
     prepare_output(out)
     regrade = _regrade_rule(found.entries, only, force)
+    due_dates = _apply_times(found.entries, manifest, times, extensions)
     for note in found.notes:
         print(f"note: {note}", file=sys.stderr)
     for name, reason in found.not_graded:
         print(f"not graded: {name}: {reason}", file=sys.stderr)
     template = check_homework(manifest)
-    results, jobs = _reuse_unchanged(found.entries, manifest, template, out, regrade)
+    results, jobs = _reuse_unchanged(found.entries, manifest, template, out, regrade, due_dates)
     skipped = len(results)
     crashes = _grade_with_progress(jobs, found.entries, manifest, out, workers or os.cpu_count() or 1, results)
     ordered = [(entry, results[entry.student]) for entry in found.entries]
@@ -241,23 +250,55 @@ def _reuse_unchanged(
     template: list[TestResult],
     out: Path,
     regrade=lambda entry: False,
+    due_dates: dict[str, datetime] | None = None,
 ):
-    """The saved results whose fingerprint is unchanged, and a job for every other submission (and those to regrade)."""
+    """The saved results whose fingerprint is unchanged, and a job for every other submission (and those to regrade).
+
+    A saved result whose late record no longer holds (new times, extensions or policy) is brought up
+    to date, and its report written again: lateness never needs a regrade.
+    """
     homework = homework_hash(manifest)
     results: dict[str, GradingResult] = {}
     jobs: dict[str, _Job] = {}
     for entry in entries:
         entry.fingerprint = fingerprint(entry.path, manifest, homework)
+        extension = (due_dates or {}).get(entry.student)
         previous = None if regrade(entry) else _load_previous(out / entry.student, entry.fingerprint)
         if previous is None:
-            jobs[entry.student] = _Job(entry.path, manifest.id, manifest, template, manifest.limits)
+            jobs[entry.student] = _Job(
+                entry.path, manifest.id, manifest, template, manifest.limits, entry.submitted_at, extension
+            )
             continue
         results[entry.student] = previous
-        if not (out / entry.student / "report.html").is_file():
+        late = late_record(manifest.deadline, entry.submitted_at, extension, previous.score)
+        if late != previous.late:
+            from grader.outputs.report import html_report
+
+            previous.late = late
+            _save(out, entry, previous.to_dict(), html_report(previous))
+        elif not (out / entry.student / "report.html").is_file():
             from grader.outputs.report import html_report
 
             write_atomic(out / entry.student / "report.html", html_report(previous))
     return results, jobs
+
+
+def _apply_times(
+    entries: list[Entry], manifest: manifests.Manifest, times: Path | None, extensions: Path | None
+) -> dict[str, datetime]:
+    """Each entry's submission time from the times CSV (over the export's), and each one's extended due time."""
+    if (times or extensions) and manifest.deadline is None:
+        raise UserError(f"--times and --extensions need a late policy: {manifest.id}'s manifest has no [deadline]")
+    submitted = read_times(times, "submitted_at") if times else {}
+    extended = read_times(extensions, "due") if extensions else {}
+    due_dates = {}
+    for entry in entries:
+        ids = [entry.student, *(person.id for person in entry.submitters)]
+        entry.submitted_at = next((submitted[i] for i in ids if i in submitted), entry.submitted_at)
+        extension = next((extended[i] for i in ids if i in extended), None)
+        if extension is not None:
+            due_dates[entry.student] = extension
+    return due_dates
 
 
 def _grade_with_progress(

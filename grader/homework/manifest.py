@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import UserError
+from grader.homework.deadline import LatePolicy, read_policy
 from grader.paths import ASSIGNMENTS_DIR, REFERENCE_DIR
 
 
@@ -101,6 +102,8 @@ class Manifest:
     gradescope: GradescopeContainer = field(default_factory=GradescopeContainer)
     packages: tuple[str, ...] = DEFAULT_PACKAGES
     """What a submission may import besides the standard library (the sandbox refuses anything else, clearly)."""
+    deadline: LatePolicy | None = None
+    """The late policy (``[deadline]``, see grader/homework/deadline.py); None: no lateness is counted."""
 
     @property
     def functions(self) -> tuple[str, ...]:
@@ -186,6 +189,7 @@ def load(assignment: str | Path) -> Manifest:
         limits=Limits(**limits_table),
         gradescope=gradescope,
         packages=_packages(data, path),
+        deadline=read_policy(data["deadline"], path) if "deadline" in data else None,
     )
     for source in manifest.source_paths:
         if not source.is_file():

@@ -99,6 +99,7 @@ def html_report(result: GradingResult, for_student: bool = False) -> str:
         test_count=len(result.tests),
         protections_off=[] if for_student else list(result.protections_off),
         execution_time=f"{result.execution_time:.2f}",
+        late={**result.late, "final": points(result.late["final"])} if result.late.get("submitted_at") else result.late,
     )
 
 

@@ -91,6 +91,9 @@ class GradingResult:
     protections: dict[str, str] = field(default_factory=dict)
     protections_off: list[str] = field(default_factory=list)
     execution_time: float = 0.0
+    late: dict = field(default_factory=dict)
+    """What the homework's late policy did (grader/batch/lateness.py): submitted_at, late_hours, penalty,
+    final (the score after the penalty), policy, note. Empty when no policy applies."""
 
     def function_scores(self, visibility: Visibility | None = None) -> dict[str, tuple[float, float]]:
         """(score, max_score) per student function, each test charged to the first function it names.

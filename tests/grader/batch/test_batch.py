@@ -413,3 +413,88 @@ def test_the_reports_to_hand_back_show_a_hidden_tests_verdict_and_points_only(tm
         fragment = test["message"].split(":", 1)[1].strip()[:40]
         assert fragment in ta_page.replace("&#39;", "'") and fragment not in student_page.replace("&#39;", "'")
     assert "random_networks::layer_gradients" in student_page  # the hidden test's name and verdict stay
+
+
+LATE_POLICY = """
+[deadline]
+due = 2026-10-02T23:59:00-04:00
+grace_minutes = 15
+penalty_per_day = 0.10
+max_penalty = 0.30
+"""
+
+
+def test_the_late_policy_takes_its_penalty_beside_the_raw_score_and_says_what_it_applied(tmp_path, solution):
+    homework = tmp_path / HW
+    shutil.copytree(manifests.load(HW).folder, homework, ignore=shutil.ignore_patterns("__pycache__"))
+    (homework / "manifest.toml").write_text((homework / "manifest.toml").read_text() + LATE_POLICY)
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    for student in ("alice", "bob", "carol", "dave"):
+        (classroom / f"{student}.py").write_text(solution)
+    (tmp_path / "times.csv").write_text(
+        "student,submitted_at\n"
+        "alice,2026-10-03T00:10:00-04:00\n"  # 11 minutes late: within the grace
+        "bob,2026-10-03T10:00:00-04:00\n"  # 10 hours late: one started day, 10 %
+        "carol,2026-10-06T02:00:00-04:00\n"  # 3 days and 2 hours: 40 %, capped at 30 %
+        "dave,2026-10-06T02:00:00-04:00\n"  # as late as carol, but extended
+    )
+    (tmp_path / "extensions.csv").write_text("student,due\ndave,2026-10-07T00:00:00-04:00\n")
+    out = tmp_path / "out"
+    assert (
+        run_batch(
+            classroom,
+            str(homework),
+            out,
+            workers=1,
+            times=tmp_path / "times.csv",
+            extensions=tmp_path / "extensions.csv",
+        )
+        == 0
+    )
+    book = read_gradebook(out)
+    assert {s: (row["total"], row["penalty"], row["final"]) for s, row in book.items()} == {
+        "alice": ("20", "0.0", "20"),
+        "bob": ("20", "0.1", "18"),
+        "carol": ("20", "0.3", "14"),
+        "dave": ("20", "0.0", "20"),
+    }
+    assert book["bob"]["late_hours"] == "10.02" and book["bob"]["submitted_at"] == "2026-10-03 10:00:00-04:00"
+    page = (out / "release" / "bob.html").read_text()
+    assert "−10%" in page and "18 / 20" in page and "10% per started day" in page
+    extended = (out / "release" / "dave.html").read_text()
+    assert "due 2026-10-07 00:00-04:00" in extended and "extended on time" in extended
+
+
+def test_a_gradescope_export_gives_each_submissions_time(tmp_path):
+    import datetime
+
+    from grader.batch.discover import read_gradescope_times
+
+    path = tmp_path / "submission_metadata.yml"
+    path.write_text(
+        "submission_7:\n  :created_at: 2026-10-03 01:00:00.123456000 -04:00\n  :submitters:\n  - :name: Ada\n"
+    )
+    four_hours_west = datetime.timezone(datetime.timedelta(hours=-4))
+    assert read_gradescope_times(path) == {
+        "submission_7": datetime.datetime(2026, 10, 3, 1, 0, 0, 123456, tzinfo=four_hours_west)
+    }
+
+
+def test_exports_for_an_lms_come_from_the_gradebook(tmp_path, solution, blank):
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    (classroom / "alice.py").write_text(solution)
+    (classroom / "=bob.py").write_text(blank)
+    out = tmp_path / "out"
+    run_batch(classroom, HW, out, workers=1)
+    assert main(["export", str(out), "--assignment", HW, "--format", "scores"]) == 0
+    assert (out / "export-scores.csv").read_text() == "id,score\n'=bob,0\nalice,20\n"
+    assert main(["export", str(out), "--assignment", HW, "--format", "canvas", "--to", str(tmp_path / "c.csv")]) == 0
+    canvas = list(csv.DictReader(open(tmp_path / "c.csv", newline="")))
+    column = f"{manifests.load(HW).title} ({HW})"
+    assert canvas[0]["Student"] == "Points Possible" and canvas[0][column] == "20"
+    assert {row["SIS User ID"]: row[column] for row in canvas[1:]} == {"'=bob": "0", "alice": "20"}
+    assert main(["export", str(out), "--assignment", HW, "--format", "functions"]) == 0
+    header = (out / "export-functions.csv").read_text().splitlines()[0].split(",")
+    assert header == ["student", "name", "email", *manifests.load(HW).functions, "total"]
