@@ -25,7 +25,7 @@ from grader.files import write_atomic
 from grader.homework import manifest as manifests
 from grader.outputs.gradebook import write_gradebook
 from grader.outputs.release import write_not_graded, write_release
-from grader.outputs.results import GradingResult, TestResult, TestStatus, write_json_atomically
+from grader.outputs.results import GradingResult, TestResult, write_json_atomically
 
 
 def check_homework(manifest: manifests.Manifest) -> list[TestResult]:
@@ -233,7 +233,7 @@ def _regrade_rule(entries: list[Entry], only: tuple[str, ...], force: bool):
 
 def _tell_totals(manifest, ordered, graded: int, skipped: int, not_graded: int, seconds: float) -> None:
     scores = [r.score for _, r in ordered]
-    unloadable = sum(1 for _, r in ordered if r.tests and all(t.status is TestStatus.ERROR for t in r.tests))
+    unloadable = sum(not result.loaded for _, result in ordered)
     print(
         f"{manifest.id}: {len(ordered)} submissions: {graded} graded, "
         f"{skipped} skipped (unchanged, results reused); "

@@ -118,7 +118,16 @@ def class_summary(results: list[tuple[str, GradingResult]], title: str = "") -> 
         autoescape=True,
         title=title or (f"{assignment}: {_assignment_title(assignment)}" if assignment else "Class summary"),
         count=len(results),
-        with_errors=sum(1 for _, r in results if r.errors),
+        not_loaded=[
+            {
+                "id": str(student),
+                "href": quote(str(student)) + "/report.html",
+                "problem": (result.errors or ["every test failed"])[0].splitlines()[0],
+            }
+            for student, result in sorted(results, key=lambda p: str(p[0]))
+            if not result.loaded
+        ],
+        other_problems=sum(1 for _, r in results if r.loaded and r.errors),
         max_score=points(max_score),
         mean=points(statistics.fmean(scores)) if scores else "–",
         median=points(statistics.median(scores)) if scores else "–",
@@ -245,12 +254,13 @@ def _function_pass_rates(results: list[tuple[str, GradingResult]]) -> list[dict]
 
 
 def _common_messages(results: list[tuple[str, GradingResult]]) -> list[dict]:
-    """The failure messages most students met (numbers ignored): how many students, how often, an example."""
+    """The test failures most students met (numbers ignored), among submissions that loaded: how many
+    students, how often, an example."""
     counts: Counter = Counter()
     students: dict[str, set] = {}
     example: dict[str, tuple[str, TestResult]] = {}
     for student, result in results:
-        for test in result.tests:
+        for test in result.tests if result.loaded else ():  # a file that did not load is one problem, listed apart
             if test.passed:
                 continue
             key = normalise_message(test.message) or f"({test.status}, no message)"

@@ -95,6 +95,11 @@ class GradingResult:
     """What the homework's late policy did (grader/batch/lateness.py): submitted_at, late_hours, penalty,
     final (the score after the penalty), policy, note. Empty when no policy applies."""
 
+    @property
+    def loaded(self) -> bool:
+        """False when nothing could be graded: the submission did not load, so every test is an error."""
+        return not (self.tests and all(test.status is TestStatus.ERROR for test in self.tests))
+
     def function_scores(self, visibility: Visibility | None = None) -> dict[str, tuple[float, float]]:
         """(score, max_score) per student function, each test charged to the first function it names.
 

@@ -286,14 +286,16 @@ def test_the_class_summary_shows_pass_rates_hardest_first(class_page):
     names = re.findall(r"<td><code>(\w+)</code></td>", functions)
     assert set(names[:2]) == {"backward_pass", "layer_gradients"}
     assert "1 / 3 (33%)" in functions and "2 / 3 (67%)" in functions
-    tests = class_page[class_page.index("Pass rate per test") : class_page.index("Most common failure")]
+    tests = class_page[class_page.index("Pass rate per test") : class_page.index("Most common test failures")]
     assert tests.index("layer_gradients_have_the_parameters_shapes") < tests.index(
         "forward_pass_reproduces_the_lecture"
     )
 
 
 def test_the_class_summary_merges_failure_messages_that_differ_only_in_numbers(class_page):
-    messages = text_of_part(class_page[class_page.index("Most common failure") : class_page.index("<h2>Students")])
+    messages = text_of_part(
+        class_page[class_page.index("Most common test failures") : class_page.index("<h2>Students")]
+    )
     assert "backward_pass['s1']: wrong value: got #, relative error #" in messages
     assert messages.count("wrong value: got #") == 1
     assert "is not implemented yet" in messages
@@ -352,3 +354,16 @@ def test_a_plot_with_nothing_finite_draws_nothing():
 
     assert svg({"title": "empty", "series": {"yours": [float("nan")], "reference": []}}) == ""
     assert svg({"title": "flat", "series": {"yours": [1.0, 1.0]}}).count("<polyline") == 1
+
+
+def test_the_class_summary_lists_what_did_not_load_apart_and_counts_as_the_terminal_does():
+    failed = outcome(status="error", message="forward_pass could not be tested: hw1_backprop.py did not load")
+    unloaded = result([failed], errors=["hw1_backprop.py: SyntaxError: '(' was never closed (line 3)\n> 3 | s1 = ("])
+    wrong = result([outcome(message="forward_pass: wrong value")], errors=["cell 4: a warning"])
+    page = class_summary([("ann", unloaded), ("ben", wrong)])
+    text = text_of(page)
+    assert "1 could not be loaded" in text and "1 loaded, with other problems" in text
+    loaded_part = text_of_part(page[page.index("Could not be loaded") : page.index("Most common test failures")])
+    assert "ann" in loaded_part and "SyntaxError: '(' was never closed (line 3)" in loaded_part
+    failures = text_of_part(page[page.index("Most common test failures") : page.index("<h2>Students")])
+    assert "wrong value" in failures and "did not load" not in failures
