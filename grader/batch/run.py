@@ -83,8 +83,8 @@ class _Job:
     extension: datetime | None = None
 
 
-def _grade_one(job: _Job) -> tuple[dict, str, str]:
-    """In a worker: (the result's dict, its HTML report, the grader's own error or "")."""
+def _grade_one(job: _Job) -> tuple[dict, str, str, str | None]:
+    """In a worker: (the result's dict, its HTML report, the grader's own error or "", the notebook's page or None)."""
     from grader.grading.grade import grade
     from grader.outputs.report import html_report
 
@@ -95,12 +95,31 @@ def _grade_one(job: _Job) -> tuple[dict, str, str]:
         crash = f"the grader failed on this submission ({type(error).__name__}: {error}); please tell the course staff"
         result = failed_result(job.tests, job.path, job.manifest, crash)
     result.late = late_record(job.manifest.deadline, job.submitted_at, job.extension, result.score)
+    page, cells = _notebook_page(job)
     try:
-        html = html_report(result)
+        html = html_report(result, cells=cells)
     except Exception as error:
         crash = crash or f"the report could not be rendered ({type(error).__name__}: {error})"
         html = _plain_report(result, crash)
-    return result.to_dict(), html, crash
+    return result.to_dict(), html, crash, page
+
+
+def _notebook_page(job: _Job) -> tuple[str | None, dict[str, str]]:
+    """A notebook submission rendered for the TA, and the cell defining each function (else (None, {}))."""
+    from grader.grading.grade import where_defined
+    from grader.grading.submission import read_submission
+    from grader.outputs import notebook_view
+
+    try:
+        submission = read_submission(job.path, job.manifest.id)
+    except UserError:
+        return None, {}
+    if submission.kind != "notebook" or not submission.path.is_file():  # inside an archive: not on disk
+        return None, {}
+    page = notebook_view.render(submission.path)
+    if page is None:
+        return None, {}
+    return page, {name: notebook_view.cell_anchor(label) for name, label in where_defined(submission).items()}
 
 
 def _plain_report(result: GradingResult, problem: str) -> str:
@@ -127,8 +146,10 @@ def _load_previous(folder: Path, wanted: dict) -> GradingResult | None:
         return None
 
 
-def _save(out: Path, entry: Entry, data: dict, html: str) -> None:
-    """The report first, the result last: a result.json on disk means this student is done."""
+def _save(out: Path, entry: Entry, data: dict, html: str, notebook_page: str | None = None) -> None:
+    """The report (and the notebook's page) first, the result last: a result.json on disk means this student is done."""
+    if notebook_page is not None:
+        write_atomic(out / entry.student / "notebook.html", notebook_page)
     write_atomic(out / entry.student / "report.html", html)
     write_json_atomically(out / entry.student / "result.json", {**data, "fingerprint": entry.fingerprint})
 
@@ -163,7 +184,7 @@ def _grade_all(jobs: dict[str, _Job], workers: int, on_done) -> None:
         if _run_pool({student: job}, 1, on_done):
             message = "the grading process died on this submission (out of memory?); please tell the course staff"
             result = failed_result(job.tests, job.path, job.manifest, message)
-            on_done(student, (result.to_dict(), _plain_report(result, message), message))
+            on_done(student, (result.to_dict(), _plain_report(result, message), message, None))
 
 
 def run_batch(
@@ -325,9 +346,9 @@ def _grade_with_progress(
         dynamic_ncols=True,
     )
 
-    def on_done(student: str, outcome: tuple[dict, str, str]) -> None:
-        data, html, crash = outcome
-        _save(out, by_student[student], data, html)
+    def on_done(student: str, outcome: tuple[dict, str, str, str | None]) -> None:
+        data, html, crash, notebook_page = outcome
+        _save(out, by_student[student], data, html, notebook_page)
         results[student] = GradingResult.from_dict(data)
         if crash:
             crashes[student] = crash

@@ -67,6 +67,11 @@ def why_missing(submission: Submission, load_errors: list[dict]) -> dict[str, st
     return hints
 
 
+def where_defined(submission: Submission) -> dict[str, str]:
+    """The part (``"cell 7"``, ``"hw1_backprop.py"``) where each top-level function or class is last defined."""
+    return {name: chunk.label for chunk in submission.chunks for name in DEFINITION.findall(chunk.source)}
+
+
 def grade(
     submission_path: Path,
     assignment: str,

@@ -56,12 +56,13 @@ def print_summary(result: GradingResult, stream=None) -> None:
         print("\n  sandbox protections that were off: " + "; ".join(result.protections_off), file=out)
 
 
-def html_report(result: GradingResult, for_student: bool = False) -> str:
+def html_report(result: GradingResult, for_student: bool = False, cells: dict[str, str] | None = None) -> str:
     """One self-contained HTML page of feedback for one submission (inline CSS, no scripts).
 
     ``for_student``: the page to hand back (``release/``): a hidden test shows its name, verdict and
     points only, never its message (which may hold the values the student's code returned on its
-    inputs), and the sandbox's protections, a TA's concern, are left out.
+    inputs), and the sandbox's protections, a TA's concern, are left out. ``cells``: for a notebook,
+    the link to the cell defining each function in the rendered notebook (a TA's report).
     """
     scores = result.function_scores()
     groups = []
@@ -72,6 +73,7 @@ def html_report(result: GradingResult, for_student: bool = False) -> str:
             {
                 "function": function,
                 "anchor": _anchor(function),
+                "cell": (cells or {}).get(function.split(".")[0], ""),
                 "score": points(earned),
                 "max_score": points(possible),
                 "state": _state(earned, possible, bool(failing)),

@@ -498,3 +498,27 @@ def test_exports_for_an_lms_come_from_the_gradebook(tmp_path, solution, blank):
     assert main(["export", str(out), "--assignment", HW, "--format", "functions"]) == 0
     header = (out / "export-functions.csv").read_text().splitlines()[0].split(",")
     assert header == ["student", "name", "email", *manifests.load(HW).functions, "total"]
+
+
+def test_a_ta_reads_a_notebook_submission_itself_each_function_linked_to_its_cell(graded):
+    folder, out, _ = graded
+    page = (out / "erin" / "notebook.html").read_text()
+    assert 'id="cell-id=cell-1"' in page and "forward_pass" in page
+    report = (out / "erin" / "report.html").read_text()
+    assert 'href="notebook.html#cell-id=cell-1"' in report
+    assert not (out / "alice" / "notebook.html").exists()  # a .py submission has no notebook to show
+    assert "notebook.html" not in (out / "release" / "erin.html").read_text()  # the student has their own
+
+
+def test_a_notebooks_saved_outputs_and_scripts_never_reach_the_tas_page(tmp_path, solution):
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    nb = json.loads(notebook(solution))
+    nb["cells"].insert(0, {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "<script>steal()</script>"})
+    nb["cells"][1]["outputs"] = [
+        {"output_type": "display_data", "metadata": {}, "data": {"text/html": "<img src=x onerror=steal()>"}}
+    ]
+    (classroom / "mallory.ipynb").write_text(json.dumps(nb))
+    run_batch(classroom, HW, tmp_path / "out", workers=1)
+    page = (tmp_path / "out" / "mallory" / "notebook.html").read_text()
+    assert "<script>steal" not in page and "onerror" not in page and 'id="cell-id=cell-2"' in page
