@@ -7,6 +7,8 @@
     grader batch <folder> --assignment <hw> --out DIR [--workers N] [--only ID...] [--force]
                                                          a class: gradebook, reports, reports to hand back
     grader export <out> --assignment <hw> [--format canvas|scores|functions] [--to FILE]
+    grader gradebook add <out> --assignment <hw> [--db FILE]   the course gradebook (SQLite)
+    grader gradebook show [--format wide|scores] [--to FILE] [--db FILE]
     grader validate <hw>                                 proof that the homework's tests catch wrong code
     grader gradescope run [--root DIR]                   inside Gradescope's container: results.json
     grader gradescope self-test [--root DIR]             setup.sh's last step: the solution must score full marks
@@ -59,6 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--assignment", "-a", required=True, help="homework id, e.g. hw1_backprop")
     export.add_argument("--format", choices=("canvas", "scores", "functions"), default="canvas")
     export.add_argument("--to", type=Path, help="the file to write (default: <out>/export-<format>.csv)")
+
+    gradebook = commands.add_parser("gradebook", help="the course gradebook: every homework's batch in one table")
+    gradebook_commands = gradebook.add_subparsers(dest="gradebook_command", metavar="COMMAND", required=True)
+    add = gradebook_commands.add_parser("add", help="add (or replace) a homework's batch results")
+    add.add_argument("out", type=Path, help="the folder grader batch wrote (it holds gradebook.csv)")
+    add.add_argument("--assignment", "-a", required=True, help="homework id, e.g. hw1_backprop")
+    show = gradebook_commands.add_parser("show", help="write the course table as CSV")
+    show.add_argument("--format", choices=("wide", "scores"), default="wide")
+    show.add_argument("--to", type=Path, help="the file to write (default: print it)")
+    for command in (add, show):
+        command.add_argument("--db", type=Path, default=Path("course.sqlite"), help="default: ./course.sqlite")
 
     validate = commands.add_parser("validate", help="prove a homework's tests: full marks, zero, every mistake caught")
     validate.add_argument("assignment", help="homework id, e.g. hw1_backprop")
@@ -180,6 +193,23 @@ def _batch(args) -> int:
     )
 
 
+def _gradebook(args) -> int:
+    from grader.outputs import course
+
+    if args.gradebook_command == "add":
+        count = course.add(args.db, args.out / "gradebook.csv", args.assignment)
+        print(f"{args.db}: {args.assignment}: {count} students")
+        return 0
+    table = course.show(args.db, args.format)
+    if args.to is None:
+        print(table, end="")
+        return 0
+    from grader.files import write_atomic
+
+    print(f"written: {write_atomic(args.to, table)}")
+    return 0
+
+
 def _export(args) -> int:
     from grader.files import write_atomic
     from grader.homework import manifest as manifests
@@ -211,6 +241,7 @@ def _gradescope(args) -> int:
 
 COMMANDS = {
     "export": _export,
+    "gradebook": _gradebook,
     "build": _build,
     "grade": _grade,
     "check": _check,

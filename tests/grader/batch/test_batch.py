@@ -1,6 +1,7 @@
 """Batch grading a class folder: gradebook, reports, resuming, broken submissions, Gradescope exports."""
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -522,3 +523,25 @@ def test_a_notebooks_saved_outputs_and_scripts_never_reach_the_tas_page(tmp_path
     run_batch(classroom, HW, tmp_path / "out", workers=1)
     page = (tmp_path / "out" / "mallory" / "notebook.html").read_text()
     assert "<script>steal" not in page and "onerror" not in page and 'id="cell-id=cell-2"' in page
+
+
+def test_the_course_gradebook_gathers_every_homeworks_batch(tmp_path, solution, blank, capsys):
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    (classroom / "alice.py").write_text(solution)
+    (classroom / "bob.py").write_text(blank)
+    run_batch(classroom, HW, tmp_path / "hw1", workers=1)
+    db = tmp_path / "course.sqlite"
+    assert main(["gradebook", "add", str(tmp_path / "hw1"), "--assignment", HW, "--db", str(db)]) == 0
+    # The same homework again replaces its rows; a second homework adds a column.
+    assert main(["gradebook", "add", str(tmp_path / "hw1"), "--assignment", HW, "--db", str(db)]) == 0
+    assert main(["gradebook", "add", str(tmp_path / "hw1"), "--assignment", "hw1_again", "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["gradebook", "show", "--db", str(db)]) == 0
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["student"], r[HW], r["hw1_again"], r["total"]) for r in table] == [
+        ("alice", "20", "20", "40"),
+        ("bob", "0", "0", "0"),
+    ]
+    assert main(["gradebook", "show", "--db", str(db), "--format", "scores", "--to", str(tmp_path / "s.csv")]) == 0
+    assert (tmp_path / "s.csv").read_text() == "id,score\nalice,40\nbob,0\n"
