@@ -6,7 +6,7 @@ The lecture optimises an objective J(θ) by its gradient ∇_θ J(θ). An
 evaluation, exactly what ``optimizer.step(closure)`` expects of a closure::
 
     W, b = Tensor(W0, requires_grad=True), Tensor(b0, requires_grad=True)
-    J = LeastSquares(W, b, X, y)        # J(W, b) on the examples (X, y)
+    J = LeastSquares(W, b, X, y)        # J(W, b) on all the examples (X, y)
     optimizer = SGD([W, b], lr=0.1)
     for t in range(steps):
         loss = optimizer.step(J)        # J() sets every .grad to ∇J at the current θ
@@ -82,28 +82,37 @@ class Quadratic(Objective):
 
 
 class LeastSquares(Objective):
-    """Linear regression's J(W, b) = 1/(2n) Σ_i ‖x_i W + b − y_i‖² over the n examples given.
+    """Linear regression's J(W, b; x^(i:i+m), y^(i:i+m)) = 1/(2m) Σ_i ‖x_i W + b − y_i‖² over a batch of m examples.
 
     X has one example x_i per row (shape (n, d)), y one target row per
-    example (shape (n, k)); W has shape (d, k) and b shape (k,). Which
-    examples J is built on makes gradient descent batch (all of them),
-    mini-batch (x^(i:i+n), y^(i:i+n)) or stochastic (one example x^(i)).
+    example (shape (n, k)); W has shape (d, k) and b shape (k,).
+    ``batch_size`` decides which examples each call is on, and so which
+    gradient descent a step is: None (all n: batch gradient descent), m
+    (mini-batch: the rows [0, m), [m, 2m), ... in order, one batch per call,
+    the last one shorter if m does not divide n, then from the start again,
+    as the lecture's loop over ``get_batches(data, batch_size)`` within each
+    epoch) or 1 (stochastic: one example per call). The data is not shuffled.
     """
 
-    def __init__(self, W: Tensor, b: Tensor, X, y):
+    def __init__(self, W: Tensor, b: Tensor, X, y, batch_size: int | None = None):
         super().__init__([W, b])
-        self.X, self.y = Tensor(np.atleast_2d(X)), Tensor(np.atleast_2d(y))
-        n, d = self.X.data.shape
-        if W.data.shape != (d, self.y.data.shape[1]) or b.data.shape != (self.y.data.shape[1],):
+        X, y = np.atleast_2d(np.asarray(X, dtype=np.float64)), np.atleast_2d(np.asarray(y, dtype=np.float64))
+        (n, d), k = X.shape, y.shape[1]
+        if W.data.shape != (d, k) or b.data.shape != (k,):
             raise ValueError(
-                f"LeastSquares: X of shape {self.X.data.shape} and y of shape {self.y.data.shape} need W of shape "
-                f"{(d, self.y.data.shape[1])} and b of shape {(self.y.data.shape[1],)}, "
-                f"got {W.data.shape} and {b.data.shape}"
+                f"LeastSquares: X of shape {X.shape} and y of shape {y.shape} need W of shape {(d, k)} and b of "
+                f"shape {(k,)}, got {W.data.shape} and {b.data.shape}"
             )
-        if self.y.data.shape[0] != n:
-            raise ValueError(f"LeastSquares: {n} examples in X but {self.y.data.shape[0]} targets in y")
+        if y.shape[0] != n:
+            raise ValueError(f"LeastSquares: {n} examples in X but {y.shape[0]} targets in y")
+        if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ValueError(f"LeastSquares: batch_size must be None or an integer ≥ 1, got {batch_size!r}")
+        m = n if batch_size is None else batch_size
+        self.batches = [(Tensor(X[i : i + m]), Tensor(y[i : i + m])) for i in range(0, n, m)]
 
     def loss(self) -> Tensor:
+        """J on the next batch: the evaluations finished so far say which."""
         W, b = self.params
-        residual = self.X @ W + b - self.y
-        return (residual * residual).sum() * (0.5 / self.X.data.shape[0])
+        X, y = self.batches[len(self.losses) % len(self.batches)]
+        residual = X @ W + b - y
+        return (residual * residual).sum() * (0.5 / X.data.shape[0])

@@ -50,6 +50,19 @@ def test_least_squares_on_one_example_is_the_stochastic_objective():
     np.testing.assert_allclose(W.grad, np.outer(X[2], residual), rtol=1e-12)
 
 
+@pytest.mark.parametrize("batch_size", [1, 2, 5])
+def test_with_a_batch_size_each_call_is_on_the_next_batch_in_order_then_from_the_start(batch_size):
+    W, b = params()
+    objective = LeastSquares(W, b, X, Y, batch_size=batch_size)
+    starts = list(range(0, 5, batch_size))
+    for call in range(len(starts) + 2):
+        rows = slice(starts[call % len(starts)], starts[call % len(starts)] + batch_size)  # the last batch is shorter
+        loss = objective()
+        residual = X[rows] @ W0 + B0 - Y[rows]
+        assert loss == pytest.approx(0.5 * np.sum(residual**2) / len(residual), rel=1e-12)
+        np.testing.assert_allclose(W.grad, X[rows].T @ residual / len(residual), rtol=1e-12)
+
+
 def test_a_call_replaces_the_gradients_instead_of_adding_to_them():
     W, b = params()
     objective = LeastSquares(W, b, X, Y)
@@ -106,5 +119,7 @@ def test_mismatched_shapes_and_constant_parameters_are_refused():
         LeastSquares(W, b, X, Y[:4])
     with pytest.raises(ValueError, match="2 parameters need as many a and c"):
         Quadratic([W, b], [1.0], [0.0])
+    with pytest.raises(ValueError, match="batch_size must be None or an integer ≥ 1"):
+        LeastSquares(W, b, X, Y, batch_size=0)
     with pytest.raises(TypeError, match="requires_grad=True"):
         Quadratic([Tensor(W0)], [1.0], [0.0])
