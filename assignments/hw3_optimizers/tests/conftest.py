@@ -271,8 +271,11 @@ def _adadelta(scaled_accumulation=False, old_rms_g=False, rms_dx_without_eps=Fal
     return update
 
 
-def _adam(bias_correction=True, eps_inside=False, coupled=True, decoupled=False, decay_unscaled=False):
-    """Adam's update with the given conventions (the reference: bias correction, ε outside, coupled decay)."""
+def _adam(bias_correction=True, eps_inside=False, coupled=True, decoupled=False, decay_unscaled=False, late=False):
+    """Adam's update with the given conventions (the reference: bias correction, ε outside, coupled decay).
+
+    ``decoupled``: AdamW's θ − ηλθ (λθ without η if ``decay_unscaled``), before the Adam step (after it if ``late``).
+    """
 
     def update(opt, p, g, s):
         s["step"] = t = s["step"] + 1
@@ -283,10 +286,13 @@ def _adam(bias_correction=True, eps_inside=False, coupled=True, decoupled=False,
         m_hat, v_hat = s["m"], s["v"]
         if bias_correction:
             m_hat, v_hat = m_hat / (1 - opt.beta1**t), v_hat / (1 - opt.beta2**t)
-        if decoupled:
-            p.data = p.data - (1.0 if decay_unscaled else opt.lr) * opt.weight_decay * p.data
+        decay = (1.0 if decay_unscaled else opt.lr) * opt.weight_decay if decoupled else 0.0
+        if not late:
+            p.data = p.data - decay * p.data
         denominator = np.sqrt(v_hat + opt.eps) if eps_inside else np.sqrt(v_hat) + opt.eps
         p.data = p.data - opt.lr / denominator * m_hat
+        if late:
+            p.data = p.data - decay * p.data
 
     return update
 
@@ -371,6 +377,9 @@ VARIANTS: dict[str, dict[str, type]] = {
         "AdamW with coupled decay (λθ added to g, as Adam's L2 does)": variant(optim.AdamW, _adam(coupled=True)),
         "AdamW with the decay not scaled by η (θ − λθ)": variant(
             optim.AdamW, _adam(coupled=False, decoupled=True, decay_unscaled=True)
+        ),
+        "AdamW with the decay applied after the Adam step (to the updated θ, not θ_t)": variant(
+            optim.AdamW, _adam(coupled=False, decoupled=True, late=True)
         ),
         "AdamW without bias correction": variant(
             optim.AdamW, _adam(coupled=False, decoupled=True, bias_correction=False)
