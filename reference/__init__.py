@@ -7,6 +7,7 @@ A small reverse-mode autodiff library over numpy, PyTorch-like and float64:
 - :mod:`reference.nn`: Module, Linear, Sequential, MLP, Dropout, activations.
 - :mod:`reference.init`: uniform and Xavier initialisation.
 - :mod:`reference.gradcheck`: centred-difference numeric gradients.
+- :mod:`reference.objectives`: objective functions J(θ) to minimise, callable as an optimizer's closure.
 - :mod:`reference.optim`, :mod:`reference.schedules`: optimizers (SGD to Adafactor) and learning-rate schedules.
 - :mod:`reference.backprop`: backpropagation written out by hand, without Tensor.
 - :mod:`reference.datasets`: the shipped handwritten digits and train/dev/test splits.
@@ -20,6 +21,7 @@ from . import (
     gradcheck,
     init,
     nn,
+    objectives,
     optim,
     schedules,
     train,
@@ -35,6 +37,7 @@ __all__ = [
     "gradcheck",
     "init",
     "nn",
+    "objectives",
     "optim",
     "schedules",
     "train",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from .optim import Optimizer
+from .optim.base import Optimizer
 
 
 class Schedule:
@@ -173,6 +173,7 @@ class ReduceOnPlateau(Schedule):
         """End one epoch whose validation loss was ``metric``. Returns the learning rate for the next one."""
         self.epoch += 1
         metric = float(metric)
+        # BEGIN SOLUTION
         self.improved = metric < self.best - self.threshold
         if self.improved:
             self.best = metric
@@ -184,4 +185,5 @@ class ReduceOnPlateau(Schedule):
         if self.bad_epochs >= self.patience:
             self.optimizer.lr = max(self.optimizer.lr * self.factor, self.lr_min)
             self.bad_epochs = 0
+        # END SOLUTION
         return self.optimizer.lr

@@ -71,3 +71,54 @@ def _factor_hint(got: np.ndarray, expected: np.ndarray) -> str:
             "or a missing division by the batch size?)"
         )
     return f" (off by a constant factor {ratio:.4g} everywhere)"
+
+
+def named_variant(got, variants, *, rtol: float, atol: float) -> str | None:
+    """The name of the first of ``variants`` that ``got`` equals within ``rtol``/``atol``, or None.
+
+    ``variants`` maps a name ("Adam without bias correction") to the value
+    that known mistake gives on the same inputs, computed by the grader (for
+    instance a reference optimizer with one convention changed), or to a
+    function of no arguments that computes it, called only while no earlier
+    variant has matched. Values are numbers, arrays, or lists and dicts of
+    them; a value of another shape or structure simply does not match. Used
+    once the answer is known to be wrong, so the message can say which
+    mistake it looks like.
+    """
+    for name, value in variants.items():
+        if _matches(got, value() if callable(value) else value, rtol, atol):
+            return name
+    return None
+
+
+def _matches(got, expected, rtol: float, atol: float) -> bool:
+    if isinstance(expected, dict):
+        return (
+            isinstance(got, dict)
+            and set(got) == set(expected)
+            and all(_matches(got[key], expected[key], rtol, atol) for key in expected)
+        )
+    if isinstance(expected, (list, tuple)) and not _numeric(expected):
+        return (
+            isinstance(got, (list, tuple))
+            and len(got) == len(expected)
+            and all(_matches(g, e, rtol, atol) for g, e in zip(got, expected))
+        )
+    if not (_numeric(got) and _numeric(expected)):
+        return False
+    try:
+        have, want = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    except ValueError:  # ragged nested lists
+        return False
+    return have.shape == want.shape and bool(np.allclose(have, want, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _numeric(value) -> bool:
+    """A number, a numeric array, or a (nested) list of numbers."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "iuf"
+    if isinstance(value, (list, tuple)):
+        return all(_numeric(item) for item in value)
+    return isinstance(value, (int, float, np.integer, np.floating))

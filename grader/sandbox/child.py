@@ -27,6 +27,8 @@ write frames to the reply pipe itself, but cannot know the nonce of a later
 request, so the grader drops such frames instead of taking them for its answer.
 """
 
+import __future__
+
 import functools
 import inspect
 import io
@@ -65,6 +67,9 @@ OPERATORS = {
 }
 OPERATORS["len"] = len
 MAX_METHOD_NAMES = 500
+FUTURE_FLAGS = functools.reduce(
+    operator.or_, (getattr(__future__, name).compiler_flag for name in __future__.all_feature_names)
+)
 MODULE_PREFIX = "module:"  # a handle naming one of the submission's own top-level functions or classes
 
 
@@ -366,9 +371,11 @@ def _load(protocol, module, request_fd, reply_fd, printed, packages):
     labels = {chunk["label"] for chunk in chunks}
     sys.meta_path.insert(0, ImportGate(packages, labels))
     load_errors = []
+    futures = 0  # a cell's `from __future__ import ...` holds in the cells after it, as in Jupyter
     for chunk in chunks:
         try:
-            code = compile(chunk["source"], chunk["label"], "exec", dont_inherit=True)
+            code = compile(chunk["source"], chunk["label"], "exec", flags=futures, dont_inherit=True)
+            futures |= code.co_flags & FUTURE_FLAGS
             exec(code, module.__dict__)
         except BaseException as error:  # SystemExit and KeyboardInterrupt too: the chunk failed, go on
             message = describe(error, labels)

@@ -58,6 +58,7 @@ class Adafactor(Optimizer):
     def step(self, closure: Closure | None = None):
         loss = self._evaluate(closure)
         for p, g, s in self._with_gradients():
+            # BEGIN SOLUTION
             s["step"] = t = s["step"] + 1
             rho_t = min(self.lr, 1 / math.sqrt(t))
             alpha = max(self.eps2, rms(p.data)) * rho_t
@@ -73,4 +74,5 @@ class Adafactor(Optimizer):
             u = g / np.sqrt(v_hat)
             u_hat = u / max(1.0, rms(u) / self.d)
             p.data = p.data - alpha * u_hat
+            # END SOLUTION
         return loss

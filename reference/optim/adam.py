@@ -43,6 +43,7 @@ class Adam(Optimizer):
     def step(self, closure: Closure | None = None):
         loss = self._evaluate(closure)
         for p, g, s in self._with_gradients():
+            # BEGIN SOLUTION
             s["step"] = t = s["step"] + 1
             g = g + self.weight_decay * p.data
             s["m"] = self.beta1 * s["m"] + (1 - self.beta1) * g
@@ -50,6 +51,7 @@ class Adam(Optimizer):
             m_hat = s["m"] / (1 - self.beta1**t)
             v_hat = s["v"] / (1 - self.beta2**t)
             p.data = p.data - self.lr / (np.sqrt(v_hat) + self.eps) * m_hat
+            # END SOLUTION
         return loss
 
 
@@ -86,6 +88,7 @@ class AdamW(Optimizer):
     def step(self, closure: Closure | None = None):
         loss = self._evaluate(closure)
         for p, g, s in self._with_gradients():
+            # BEGIN SOLUTION
             s["step"] = t = s["step"] + 1
             s["m"] = self.beta1 * s["m"] + (1 - self.beta1) * g
             s["v"] = self.beta2 * s["v"] + (1 - self.beta2) * g**2
@@ -93,4 +96,5 @@ class AdamW(Optimizer):
             v_hat = s["v"] / (1 - self.beta2**t)
             p.data = p.data - self.lr * self.weight_decay * p.data  # decoupled: θ_t − ηλθ_t, outside m and v
             p.data = p.data - self.lr / (np.sqrt(v_hat) + self.eps) * m_hat
+            # END SOLUTION
         return loss

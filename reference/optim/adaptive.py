@@ -30,8 +30,10 @@ class Adagrad(Optimizer):
     def step(self, closure: Closure | None = None):
         loss = self._evaluate(closure)
         for p, g, s in self._with_gradients():
+            # BEGIN SOLUTION
             s["G"] = s["G"] + g**2
             p.data = p.data - self.lr / np.sqrt(s["G"] + self.eps) * g
+            # END SOLUTION
         return loss
 
 
@@ -58,10 +60,12 @@ class Adadelta(Optimizer):
     def step(self, closure: Closure | None = None):
         loss = self._evaluate(closure)
         for p, g, s in self._with_gradients():
+            # BEGIN SOLUTION
             s["Eg2"] = self.rho * s["Eg2"] + (1 - self.rho) * g**2
             delta = -np.sqrt(s["Edx2"] + self.eps) / np.sqrt(s["Eg2"] + self.eps) * g
             s["Edx2"] = self.rho * s["Edx2"] + (1 - self.rho) * delta**2
             p.data = p.data + self.lr * delta
+            # END SOLUTION
         return loss
 
 
@@ -86,6 +90,8 @@ class RMSProp(Optimizer):
     def step(self, closure: Closure | None = None):
         loss = self._evaluate(closure)
         for p, g, s in self._with_gradients():
+            # BEGIN SOLUTION
             s["Eg2"] = self.rho * s["Eg2"] + (1 - self.rho) * g**2
             p.data = p.data - self.lr / np.sqrt(s["Eg2"] + self.eps) * g
+            # END SOLUTION
         return loss

@@ -25,8 +25,10 @@ class SGD(Optimizer):
     def step(self, closure: Closure | None = None):
         loss = self._evaluate(closure)
         for p, g, _ in self._with_gradients():
+            # BEGIN SOLUTION
             g = g + self.weight_decay * p.data
             p.data = p.data - self.lr * g
+            # END SOLUTION
         return loss
 
 
@@ -53,8 +55,10 @@ class Momentum(Optimizer):
     def step(self, closure: Closure | None = None):
         loss = self._evaluate(closure)
         for p, g, s in self._with_gradients():
+            # BEGIN SOLUTION
             s["v"] = self.momentum * s["v"] + self.lr * g
             p.data = p.data - s["v"]
+            # END SOLUTION
         return loss
 
 
@@ -93,15 +97,20 @@ class Nesterov(Optimizer):
                 "calls backward() and returns the loss."
             )
         thetas = [p.data for p in self.params]
+        # The look-ahead point θ − γv_{t−1} of every parameter that has a velocity (none before its first step).
+        # BEGIN SOLUTION
         for index, p in enumerate(self.params):
             if index in self.state:
                 p.data = p.data - self.momentum * self.state[index]["v"]
+        # END SOLUTION
         try:
             loss = closure()
         finally:
             for p, theta in zip(self.params, thetas):
                 p.data = theta
         for p, g, s in self._with_gradients():  # g was measured at θ − γv_{t−1}
+            # BEGIN SOLUTION
             s["v"] = self.momentum * s["v"] + self.lr * g
             p.data = p.data - s["v"]
+            # END SOLUTION
         return loss

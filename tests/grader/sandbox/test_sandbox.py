@@ -1,5 +1,6 @@
 """The sandbox: student code runs in a limited child process and only plain data comes back."""
 
+import json
 import os
 import textwrap
 import time
@@ -215,6 +216,32 @@ def test_sys_exit_at_top_level_is_a_load_error_of_that_chunk_and_earlier_functio
         assert "SystemExit" in report.errors[0]["message"] and "line 4" in report.errors[0]["message"]
         assert box.call("early").value == "here"
         assert "defines no function late" in box.call("late").message
+    finally:
+        box.close()
+
+
+def test_a_future_import_in_one_cell_holds_in_the_cells_after_it_as_in_jupyter(tmp_path):
+    """The handouts begin with `from __future__ import annotations`: later cells annotate with names defined after."""
+    cells = [
+        "from __future__ import annotations",
+        "def twice(x: Later) -> Later:\n    return 2 * x",
+        "class Later:\n    def same(self) -> Later:\n        return self",
+    ]
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None} for c in cells
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path = tmp_path / "hw_student.ipynb"
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    box = Sandbox(read_submission(path), LIMITS)
+    try:
+        report = box.start()
+        assert not report.fatal and not report.errors
+        assert box.call("twice", 4).value == 8
     finally:
         box.close()
 
