@@ -256,3 +256,12 @@ def test_a_function_of_the_submission_can_be_passed_by_name(box):
     assert y.data.tolist() == [0.0, 2.0]
     with pytest.raises(OperationFailed, match="apply: the submission defines no no_such_function"):
         value_of(box.call("apply", ModuleFunction(box, "no_such_function"), x))
+
+
+def test_an_object_that_comes_back_twice_lives_until_the_grader_drops_its_last_handle(box):
+    x = make(box, [1.0])
+    again = value_of(box.call("pair", x))[0]  # the same object: the grader's one handle of it
+    assert again is x
+    del again
+    gc.collect()
+    assert x.item() == 1.0  # still in the sandbox
