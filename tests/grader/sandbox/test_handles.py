@@ -250,14 +250,6 @@ def test_the_same_object_comes_back_under_the_same_handle(box):
     assert identity(again) == identity(x) and identity(make(box, [1.0])) != identity(x)
 
 
-def test_a_function_of_the_submission_can_be_passed_by_name(box):
-    x = make(box, [-1.0, 2.0])
-    y = value_of(box.call("apply", ModuleFunction(box, "relu"), x))
-    assert y.data.tolist() == [0.0, 2.0]
-    with pytest.raises(OperationFailed, match="apply: the submission defines no no_such_function"):
-        value_of(box.call("apply", ModuleFunction(box, "no_such_function"), x))
-
-
 def test_an_object_that_comes_back_twice_lives_until_the_grader_drops_its_last_handle(box):
     x = make(box, [1.0])
     again = value_of(box.call("pair", x))[0]  # the same object: the grader's one handle of it
@@ -265,3 +257,11 @@ def test_an_object_that_comes_back_twice_lives_until_the_grader_drops_its_last_h
     del again
     gc.collect()
     assert x.item() == 1.0  # still in the sandbox
+
+
+def test_a_function_of_the_submission_can_be_passed_by_name(box):
+    x = make(box, [-1.0, 2.0])
+    y = value_of(box.call("apply", ModuleFunction(box, "relu"), x))
+    assert y.data.tolist() == [0.0, 2.0]
+    with pytest.raises(OperationFailed, match="apply: the submission defines no no_such_function"):
+        value_of(box.call("apply", ModuleFunction(box, "no_such_function"), x))
