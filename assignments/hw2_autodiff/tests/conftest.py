@@ -43,6 +43,7 @@ import pytest
 
 from grader.grading import compare, diagnose, tolerances
 from grader.sandbox import OperationFailed
+from grader.sandbox.handles import type_of
 from reference import functional as F
 from reference import gradcheck
 from reference.tensor import unbroadcast
@@ -155,8 +156,8 @@ def local_gradient(out, upstream, what: str) -> None:
         )
     try:
         backward(np.asarray(upstream, dtype=np.float64))
-    except OperationFailed as failure:  # name the operation, not "function(...)", the closure's type
-        message = failure.message.replace("function(...)", f"the local gradient (_backward) of {what}", 1)
+    except OperationFailed as failure:  # name the operation, not the closure ("Tensor.__mul__.<locals>._backward")
+        message = failure.message.replace(f"{type_of(backward)}(...)", f"the local gradient (_backward) of {what}", 1)
         raise OperationFailed(failure.status, message) from None
 
 
