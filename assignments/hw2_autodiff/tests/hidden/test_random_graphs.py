@@ -72,7 +72,7 @@ def test_backward_on_a_random_graph(student, seed):
     output(student, student_nodes).backward(upstream)
     for k in range(3):
         assert_close(student_nodes[k].grad, reference_nodes[k].grad, name=f"leaf {k}'s .grad")
-    require(student_nodes[3].grad is None, "backward: a constant (requires_grad=False) received a gradient")
+    require(student_nodes[3].grad is None, "a constant (requires_grad=False) received a gradient")
 
 
 @pytest.mark.grade(points=0.5, functions=["Tensor.topological_order"])
@@ -94,12 +94,12 @@ def test_topological_order_of_a_random_graph(student, seed):
         expected = 1 if needs[k] else 0
         require(
             ids.count(identity(node)) == expected,
-            f"topological_order: a node {'that needs gradients' if needs[k] else 'that is a constant'} "
+            f"a node {'that needs gradients' if needs[k] else 'that is a constant'} "
             f"appears {ids.count(identity(node))} times",
         )
-    require(len(ids) == sum(needs), "topological_order: it lists nodes that are not in the graph")
+    require(len(ids) == sum(needs), "it lists nodes that are not in the graph")
     where = {k: ids.index(identity(node)) for k, node in enumerate(everything) if needs[k]}
-    require(all(where[i] < where[j] for i, j in edges if needs[i]), "topological_order: a node comes before its parent")
+    require(all(where[i] < where[j] for i, j in edges if needs[i]), "a node comes before its parent")
 
 
 @pytest.mark.grade(points=0.5, functions=["Tensor.accumulate_grad"])
