@@ -109,7 +109,7 @@ def assert_close(got, expected, *, name: str, mistakes: Sequence[tuple[str, obje
     try:
         compare.assert_close(got, expected, name=name, **tolerance)
     except compare.Mismatch as mismatch:
-        hint = known_mistake(got, mistakes)
+        hint = "" if isinstance(mismatch, compare.WrongType) else known_mistake(got, mistakes)
         if not hint:
             raise
         message = str(mismatch)
