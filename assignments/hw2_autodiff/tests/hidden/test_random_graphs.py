@@ -54,8 +54,8 @@ def require(condition: bool, message: str) -> None:
 
 
 def output(ns, nodes):
-    """Every node joined into one output, so every node reaches it (the constant's own node included)."""
-    return ns.concat([node.reshape(-1) for node in nodes])
+    """Every node (all are vectors) joined into one output, so every node reaches it."""
+    return ns.concat(nodes)
 
 
 @pytest.mark.grade(points=0.5, functions=["Tensor.backward"])
