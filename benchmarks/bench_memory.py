@@ -22,7 +22,7 @@ def sandbox_processes() -> list[Path]:
     found = []
     for folder in Path("/proc").iterdir():
         try:
-            if folder.name.isdigit() and b"sandbox_child.py" in (folder / "cmdline").read_bytes():
+            if folder.name.isdigit() and b"sandbox/child.py" in (folder / "cmdline").read_bytes():
                 found.append(folder)
         except OSError:  # ended meanwhile, or not ours to read
             continue

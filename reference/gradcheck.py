@@ -147,3 +147,15 @@ def check_gradients(
         analytic = tensor.grad if tensor.grad is not None else np.zeros_like(x)
         reports.append(GradientCheck(names[k], analytic, numeric, relative_error(analytic, numeric), tolerance))
     return reports
+
+
+def deep_chain(x: Tensor, depth: int) -> Tensor:
+    """``x`` negated ``depth`` times, −(−(⋯(−x)⋯)): a graph ``depth`` operations deep, built in one call.
+
+    For checking a backward pass on a graph far deeper than Python's recursion
+    limit (about 1,000 nested calls): backpropagating an upstream gradient u
+    through it must give x the gradient (−1)^depth · u.
+    """
+    for _ in range(depth):
+        x = -x
+    return x

@@ -56,7 +56,9 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
     numpy broadcasting prepends axes and stretches axes of length 1; the
     gradient of a stretched operand is the sum over the stretched axis.
+    ``shape`` may also be given as a list.
     """
+    shape = tuple(shape)
     if grad.shape == shape:
         return grad
     # BEGIN SOLUTION

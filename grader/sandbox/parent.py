@@ -51,6 +51,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -192,6 +193,9 @@ class Sandbox:
         self._test, self._fork = 0, 0
         self._methods: dict[str, frozenset[str]] = {}
         self._released: list[str] = []
+        # The grader's one Handle per object: the child names an object by one id while the grader
+        # holds it, and frees it when a Handle of that id is dropped, so a second Handle would end it early.
+        self._handles: weakref.WeakValueDictionary[str, Handle] = weakref.WeakValueDictionary()
 
     # ----- life cycle ---------------------------------------------------------------
     def __enter__(self) -> Sandbox:
@@ -463,6 +467,14 @@ class Sandbox:
             return self._died(f"running {what}", failure.message)
         return self._result_of(reply, op, what)
 
+    def _handle(self, handle_id: str, type_name: str) -> Handle:
+        """The Handle of the object the child calls ``handle_id``: the one the grader holds, or a new one."""
+        handle = self._handles.get(handle_id)
+        if handle is None or (handle._test, handle._fork) != (self._test, self._fork):
+            handle = Handle(self, handle_id, type_name, self._test, self._fork)
+            self._handles[handle_id] = handle
+        return handle
+
     def _reference(self, handle, test: int, fork: int) -> dict:
         return protocol.handle_reference(reference_to(handle, self, test, fork))
 
@@ -571,7 +583,7 @@ class Sandbox:
         A frame longer than ``max_bytes`` is refused before it is read. Raises
         :class:`_Ended` when the serving fork ended, :class:`_Failed` otherwise.
         """
-        make_handle = lambda handle_id, type_name: Handle(self, handle_id, type_name, self._test, self._fork)  # noqa: E731
+        make_handle = self._handle
         try:
             while True:
                 message = protocol.read_message(

@@ -7,7 +7,7 @@ import pytest
 
 from grader.grading import tolerances
 from reference import Tensor
-from reference.gradcheck import check_gradients, numeric_gradient, relative_error
+from reference.gradcheck import check_gradients, deep_chain, numeric_gradient, relative_error
 
 # Centred differences with h = 1e-6 on these well-scaled functions are good to about 1e-9.
 NUMERIC_RTOL, NUMERIC_ATOL = 1e-6, 1e-8
@@ -138,3 +138,12 @@ def wrong_at_index_two(x: Tensor) -> Tensor:
 def test_passed_report_reads_ok():
     (report,) = check_gradients(lambda a: a * 2.0, [np.ones(3)])
     assert str(report).endswith("ok")
+
+
+def test_deep_chain_is_as_deep_as_asked_and_its_gradient_alternates_in_sign():
+    x = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    out = deep_chain(x, 3001)
+    np.testing.assert_array_equal(out.data, -x.data)
+    assert len(out.topological_order()) == 3002
+    out.backward(np.array([0.5, 2.0]))
+    np.testing.assert_array_equal(x.grad, [-0.5, -2.0])

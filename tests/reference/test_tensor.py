@@ -20,6 +20,7 @@ from grader.grading import tolerances
 from reference import Tensor, no_grad
 from reference import functional as F
 from reference.gradcheck import check_gradients
+from reference.tensor import unbroadcast
 
 
 def normal(*shape):
@@ -443,3 +444,9 @@ def test_tensor_copies_its_input_array():
 
 def test_leaf_grad_is_none_before_backward():
     assert Tensor(np.ones(3), requires_grad=True).grad is None
+
+
+def test_unbroadcast_takes_the_shape_as_a_list_too():  # as a test sends it through the sandbox, which has no tuples
+    grad = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(unbroadcast(grad, [1, 4]), unbroadcast(grad, (1, 4)))
+    assert unbroadcast(grad, [3, 4]) is grad

@@ -2,6 +2,7 @@
 
 import gc
 import textwrap
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -191,6 +192,25 @@ def test_an_error_names_the_operation_and_a_missing_attribute_says_so(box):
         make(box, [1.0, 2.0]) @ make(box, [[1.0, 2.0]])
 
 
+def test_a_closure_that_timed_out_does_not_stop_another_closure_from_running(tmp_path):
+    """Closures are named by where they are defined: one operation's local gradient looping forever
+    is not taken for every other operation's (they are all of type "function")."""
+    path = tmp_path / "closures.py"
+    path.write_text(
+        "def looping():\n    def backward(g):\n        while True:\n            pass\n    return backward\n\n"
+        "def doubling():\n    def backward(g):\n        return 2 * g\n    return backward\n"
+    )
+    quick = replace(LIMITS, call_seconds=0.5)
+    with Sandbox(read_submission(path), quick, module_name="engine", remember_timeouts=True) as sandbox:
+        looping = value_of(sandbox.call("looping"))
+        assert type_of(looping) == "looping.<locals>.backward"
+        with pytest.raises(OperationFailed, match=r"looping.<locals>.backward\(...\) did not return") as raised:
+            looping(1.0)
+        assert raised.value.status == Status.TIMEOUT
+        sandbox.reset()
+        assert value_of(sandbox.call("doubling"))(1.0) == 2.0
+
+
 def test_a_handle_from_an_earlier_test_is_the_tests_mistake(box):
     x = make(box, [1.0])
     box.reset()  # the harness does this before every test
@@ -248,6 +268,15 @@ def test_the_same_object_comes_back_under_the_same_handle(box):
     x = make(box, [1.0])
     again = value_of(box.call("pair", x))[0]
     assert identity(again) == identity(x) and identity(make(box, [1.0])) != identity(x)
+
+
+def test_an_object_that_comes_back_twice_lives_until_the_grader_drops_its_last_handle(box):
+    x = make(box, [1.0])
+    again = value_of(box.call("pair", x))[0]  # the same object: the grader's one handle of it
+    assert again is x
+    del again
+    gc.collect()
+    assert x.item() == 1.0  # still in the sandbox
 
 
 def test_a_function_of_the_submission_can_be_passed_by_name(box):
