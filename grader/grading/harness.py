@@ -26,7 +26,9 @@ AssertionError), or ends in ``error``/``timeout`` when the student's code
 raised, crashed, ran too long or returned the wrong type of value
 (:class:`grader.grading.compare.WrongType`). Not-implemented functions fail with a plain
 "not implemented yet". Anything else is a fault in the test itself and is
-reported as a grader error, never blamed on the student.
+reported as a grader error, never blamed on the student. A failed plain
+``assert`` of a visible test shows the values it compared, as
+:mod:`grader.grading.introspection` renders them; a hidden test's shows none.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import numpy as np
 import pytest
 
 from grader.errors import UserError
-from grader.grading import compare, tolerances
+from grader.grading import compare, introspection, tolerances
 from grader.outputs.results import TestResult, TestStatus, Visibility
 from grader.sandbox import OperationFailed, Sandbox, Status, Unavailable
 from grader.sandbox.handles import ModuleFunction
@@ -70,6 +72,9 @@ class Student:
         if name not in self._allowed:
             raise AttributeError(f"{name} is not a top-level name of this homework's handout")
         return ModuleFunction(self._sandbox, name)
+
+    def __repr__(self) -> str:  # as a failed assert's explanation shows it: student.sigmoid(0.0)
+        return "student"
 
 
 class Credit:
@@ -250,7 +255,8 @@ class HarnessPlugin:
     def pytest_runtest_call(self, item):
         token = compare.reveal_expected.set(self._cases[item.nodeid].visibility is Visibility.VISIBLE)
         try:
-            yield
+            with introspection.readable_values():  # a failed plain assert's values, as the student reads them
+                yield
         finally:
             compare.reveal_expected.reset(token)
 
@@ -303,7 +309,7 @@ class HarnessPlugin:
         if isinstance(error, AssertionError):
             if result.hidden:
                 return TestStatus.FAILED, "wrong result (a hidden test: its details are not shown)"
-            return TestStatus.FAILED, _first_line(error)
+            return TestStatus.FAILED, introspection.student_message(error)
         # Anything else is the test's own fault (TestMistake included), never the student's.
         self.grader_errors.append(f"{result.name}: {type(error).__name__}: {error}")
         return (
@@ -348,11 +354,6 @@ def _no_plugin_autoload():
             del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous
-
-
-def _first_line(error: AssertionError) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else "wrong result"
 
 
 def run_tests(plugin: HarnessPlugin, test_files: list[Path]) -> list[TestResult]:
