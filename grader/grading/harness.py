@@ -15,6 +15,10 @@ one it is charged to. Visibility comes from the folder: ``tests/visible`` or
 ``tests/hidden``. Fixtures:
 
 - ``student``: calls into the submission (plain data in and out);
+- ``solution``: the solution handout (the homework's sources with their
+  bodies) as a module in the grader's process, the reference a test compares
+  with: ``solution.sigmoid(z)``. Built once per run, from wherever the sources
+  live (a course folder's ``reference/`` too, which tests cannot import);
 - ``credit``: ``credit.award(fraction)`` for partial credit when the test fails;
 - ``worked_example``: ``worked_example.check(function, rows)`` records the
   student's value of every intermediate beside the lecture's printed one;
@@ -39,6 +43,7 @@ import io
 import math
 import os
 import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,6 +187,8 @@ class HarnessPlugin:
     results: list[TestResult] = field(default_factory=list)
     grader_errors: list[str] = field(default_factory=list)
     authoring_errors: list[str] = field(default_factory=list)
+    solution_source: Callable[[], str] | None = None
+    """Builds the solution handout's source, for the ``solution`` fixture (only a test that asks pays for it)."""
     observer: Callable[[pytest.Item, TestResult], None] | None = None
     """Called with each test case and its result (the build records visible cases through it)."""
     current: pytest.Item | None = None
@@ -227,6 +234,12 @@ class HarnessPlugin:
     @pytest.fixture
     def student(self):
         return Student(self.sandbox, tuple(self.functions) + tuple(self.names))
+
+    @pytest.fixture(scope="session")
+    def solution(self):
+        if self.solution_source is None:
+            raise UserError("the solution fixture is unavailable here: the grader was given no homework sources")
+        return load_solution(self.solution_source(), f"{self.tests_root.parent.name}_solution")
 
     @pytest.fixture
     def credit(self, request):
@@ -316,6 +329,18 @@ class HarnessPlugin:
             TestStatus.ERROR,
             f"the test itself failed ({type(error).__name__}: {error}); please tell the course staff",
         )
+
+
+def load_solution(source: str, name: str) -> types.ModuleType:
+    """The solution handout's ``source`` run as a module named ``name``, in this process (it is the instructor's)."""
+    module = types.ModuleType(name)
+    module.__file__ = f"<{name}>"
+    sys.modules[name] = module  # while it runs: dataclasses and the like look their module up there
+    try:
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+    finally:
+        del sys.modules[name]
+    return module
 
 
 def _student_failure(error: OperationFailed) -> tuple[TestStatus, str]:
