@@ -102,7 +102,6 @@ def record_visible_cases(manifest: Manifest, workdir: Path) -> list[dict]:
             tests_root=manifest.folder / "tests",
             observer=observe,
             names=handout_names(manifest),
-            solution_source=lambda: solution.read_text(encoding="utf-8"),
         )
         run_tests(plugin, test_files(manifest, ["visible"]))
     if failures:

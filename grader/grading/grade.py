@@ -11,7 +11,7 @@ import re
 import time
 from pathlib import Path
 
-from grader.authoring.module import build_module, handout_names
+from grader.authoring.module import handout_names
 from grader.errors import UserError
 from grader.grading.harness import HarnessPlugin, run_tests
 from grader.grading.submission import Submission, read_submission
@@ -113,7 +113,6 @@ def grade(
             functions=manifest.functions,
             tests_root=manifest.folder / "tests",
             names=handout_names(manifest),
-            solution_source=lambda: build_module(manifest, solution=True),
         )
         tests = run_tests(plugin, files)
     finally:

@@ -187,8 +187,6 @@ class HarnessPlugin:
     results: list[TestResult] = field(default_factory=list)
     grader_errors: list[str] = field(default_factory=list)
     authoring_errors: list[str] = field(default_factory=list)
-    solution_source: Callable[[], str] | None = None
-    """Builds the solution handout's source, for the ``solution`` fixture (only a test that asks pays for it)."""
     observer: Callable[[pytest.Item, TestResult], None] | None = None
     """Called with each test case and its result (the build records visible cases through it)."""
     current: pytest.Item | None = None
@@ -237,9 +235,12 @@ class HarnessPlugin:
 
     @pytest.fixture(scope="session")
     def solution(self):
-        if self.solution_source is None:
-            raise UserError("the solution fixture is unavailable here: the grader was given no homework sources")
-        return load_solution(self.solution_source(), f"{self.tests_root.parent.name}_solution")
+        # Built on first use only: most homeworks' tests import the reference instead.
+        from grader.authoring.module import build_module
+        from grader.homework import manifest as manifests
+
+        homework = self.tests_root.parent
+        return load_solution(build_module(manifests.load(homework), solution=True), f"{homework.name}_solution")
 
     @pytest.fixture
     def credit(self, request):
