@@ -6,6 +6,7 @@ graded there through the command line, and its samples, its message example and 
 must do what the guide says.
 """
 
+import csv
 import json
 import re
 import subprocess
@@ -17,7 +18,6 @@ import pytest
 
 from grader import cli
 from grader.gradescope import container
-from grader.grading.grade import grade
 from grader.homework import course as courses
 from grader.homework import manifest as manifests
 from grader.homework import samples
@@ -119,19 +119,29 @@ def test_the_handout_is_what_the_guide_says(built):
         assert (built / "student" / name).is_file(), name
 
 
-def test_each_sample_scores_what_samples_toml_says(built):
-    manifest = manifests.load(HW)
-    for sample in samples.load(manifest):
-        result = grade(built / "samples" / sample.file, HW)
-        assert result.score == pytest.approx(sample.score), (sample.file, [(t.name, t.message) for t in result.tests])
+@pytest.fixture(scope="module")
+def graded(course, built, tmp_path_factory) -> Path:
+    """The samples graded as a class, as section 9 says: ``grader batch``."""
+    out = tmp_path_factory.mktemp("graded")
+    assert (
+        cli.main(["batch", str(built / "samples"), "--assignment", HW, "--out", str(out), "--course", str(course)]) == 0
+    )
+    return out
 
 
-def test_the_message_the_guide_shows_is_the_one_students_get(built):
+def test_each_sample_scores_what_samples_toml_says(graded):
+    with open(graded / "gradebook.csv", newline="") as f:
+        totals = {row["student"]: float(row["total"]) for row in csv.DictReader(f)}
+    promised = {Path(sample.file).stem: sample.score for sample in samples.load(manifests.load(HW))}
+    assert totals == pytest.approx(promised)
+
+
+def test_the_message_the_guide_shows_is_the_one_students_get(graded):
     shown = [(attributes, body) for attributes, body in fenced_blocks(GUIDE.read_text()) if "message" in attributes]
     assert shown
     for attributes, body in shown:
-        result = grade(built / "samples" / attributes["sample"], HW)
-        assert next(t.message for t in result.tests if t.name == attributes["message"]) == body.rstrip("\n")
+        result = json.loads((graded / Path(attributes["sample"]).stem / "result.json").read_text())
+        assert next(t["message"] for t in result["tests"] if t["name"] == attributes["message"]) == body.rstrip("\n")
 
 
 def test_the_students_checker_passes_the_solution(built, tmp_path):
@@ -157,6 +167,7 @@ def test_the_gradescope_zip_carries_the_course_and_grades_in_the_container(built
     ):
         assert needed in names, needed
     assert not any(name.startswith("assignments/") for name in names)  # the project's homeworks stay out
+    assert container.self_test(root) == 0  # setup.sh's last step: the solution scores full marks
     (root / "submission").mkdir()
     (root / "submission" / f"{HW}.py").write_bytes((built / "samples" / "correct.py").read_bytes())
     assert container.run(root) == 0
