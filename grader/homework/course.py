@@ -7,9 +7,9 @@ A course folder is the instructor's own repository, laid out as this project is:
 
 A homework id is looked up, in order, in
 
-1. the course folders named by ``--course DIR`` (every command takes it; it sets the variable
-   below for the processes the command starts) or by the environment variable ``NN_GRADER_COURSE``
-   (several folders separated by ``os.pathsep``, ``:`` on Linux);
+1. the course folder named by ``--course DIR`` (every command takes it; it sets the variable
+   below for the processes the command starts) or, without it, the folders the environment
+   variable ``NN_GRADER_COURSE`` names (several separated by ``os.pathsep``, ``:`` on Linux);
 2. the project's own folder, when it holds ``assignments/``: a clone of this repository, used
    directly or installed with ``pip install -e``. A plain ``pip install`` copies only the Python
    packages into site-packages, so there the course folders are all there is.
@@ -53,9 +53,9 @@ class Course:
 
 
 def use(folder: Path | str) -> None:
-    """``--course DIR``: search ``folder`` first, in this process and in every process it starts."""
-    root = _checked(Path(folder), "--course")
-    os.environ[ENVIRONMENT] = os.pathsep.join([str(root), *_named_in_environment()])
+    """``--course DIR``: search ``folder`` instead of ``NN_GRADER_COURSE``'s folders, in this process and in
+    every process it starts (batch's workers, the sandbox's hiding)."""
+    os.environ[ENVIRONMENT] = str(_checked(Path(folder), "--course"))
 
 
 def courses() -> list[Course]:

@@ -66,6 +66,12 @@ def test_an_unknown_homework_says_where_it_looked(course, monkeypatch):
     assert f"looked in {course.resolve()}/assignments/, {PROJECT_ROOT}/assignments/" in str(error.value)
 
 
+def test_course_replaces_the_folders_of_the_environment(course, tmp_path, monkeypatch):
+    monkeypatch.setenv(courses.ENVIRONMENT, str(tmp_path / "gone"))  # stale: would be an error if searched
+    courses.use(course)
+    assert [c.root for c in courses.courses()] == [course.resolve(), PROJECT_ROOT]
+
+
 def test_a_folder_that_is_no_course_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(courses.ENVIRONMENT, "")
     assert cli.main(["list", "--course", str(tmp_path)]) == 2
