@@ -7,10 +7,14 @@ must do what the guide says.
 """
 
 import csv
+import functools
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -63,6 +67,12 @@ def course(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(courses.ENVIRONMENT, "")  # whatever the commands set, undone after the module
         yield root
+
+
+@pytest.fixture(autouse=True)
+def course_named_as_before(monkeypatch):
+    """What a test's commands set (a container's run names the course it unzipped) ends with the test."""
+    monkeypatch.setenv(courses.ENVIRONMENT, os.environ.get(courses.ENVIRONMENT, ""))
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +183,29 @@ def test_the_gradescope_zip_carries_the_course_and_grades_in_the_container(built
     assert container.run(root) == 0
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 5, results
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox runs as a user of its own only when the grader is root")
+@pytest.mark.parametrize("protected", [True, False])
+def test_without_namespaces_the_course_in_the_zip_is_out_of_the_sandbox_users_reach(built, monkeypatch, protected):
+    """Gradescope may allow no namespaces: then the modes of /autograder/source keep the course's hidden
+    tests from student code. The control run (``protect`` disabled) shows the attack works otherwise."""
+    monkeypatch.setattr(container, "grade", functools.partial(container.grade, use_namespaces=False))
+    if not protected:
+        monkeypatch.setattr(container, "protect", lambda root: None)
+    base = Path(tempfile.mkdtemp(prefix="gradescope-course-", dir="/tmp"))  # reachable by the sandbox's user
+    try:
+        os.chmod(base, 0o755)
+        root = base / "autograder"
+        with zipfile.ZipFile(built / "autograder.zip") as archive:
+            archive.extractall(root / "source")
+        secret = root / "source" / "course" / "assignments" / HW / "tests" / "hidden" / "test_sigmoid_hidden.py"
+        attack = f"\ntry:\n    open({str(secret)!r}).read()\n    sigmoid = None\nexcept OSError:\n    pass\n"
+        (root / "submission").mkdir()
+        (root / "submission" / f"{HW}.py").write_text((built / "samples" / "correct.py").read_text() + attack)
+        assert container.run(root) == 0
+        results = json.loads((root / "results" / "results.json").read_text())
+        assert "filesystem" in " ".join(results["extra_data"]["protections_off"])  # really no namespaces
+        assert (results["score"] == 5) is protected
+    finally:
+        shutil.rmtree(base)
