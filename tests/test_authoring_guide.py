@@ -123,6 +123,7 @@ def test_the_handout_is_what_the_guide_says(built):
     assert "SOLUTION" not in student
     notebook = json.loads((built / "student" / f"{HW}.ipynb").read_text(encoding="utf-8"))
     sources = ["".join(cell["source"]) for cell in notebook["cells"]]
+    assert not any("Every function takes a number" in text for text in sources)  # the notebook leaves it out
     task_1 = next(n for n, text in enumerate(sources) if text.startswith("## Task 1: the sigmoid"))
     assert sources[task_1 + 1].startswith("def sigmoid(z):")
     for name in ("check_hw0_sigmoid.py", "../solution/hw0_sigmoid.py", "../autograder.zip", "../samples/correct.py"):
