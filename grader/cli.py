@@ -10,8 +10,16 @@
     grader gradebook add <out> --assignment <hw> [--db FILE]   the course gradebook (SQLite)
     grader gradebook show [--format wide|scores] [--to FILE] [--db FILE]
     grader validate <hw>                                 proof that the homework's tests catch wrong code
+    grader list                                          the homeworks it knows, and where it found them
     grader gradescope run [--root DIR]                   inside Gradescope's container: results.json
     grader gradescope self-test [--root DIR]             setup.sh's last step: the solution must score full marks
+    grader --version
+
+Every command takes ``--course DIR``: a course folder (``DIR/assignments/<hw>/``,
+``DIR/reference/<source>.py``) searched for homeworks before the project's own;
+the environment variable ``NN_GRADER_COURSE`` does the same (see
+:mod:`grader.homework.course`). ``grader build`` writes into the homework's
+course's ``dist/`` unless told ``--dist``.
 
 Exit status: 0 whatever the score; 2 for a usage error or bad input (a
 message in one line, no traceback); 1 for an internal error.
@@ -24,17 +32,33 @@ import os
 import sys
 from pathlib import Path
 
+import grader
 from grader.errors import UserError
 from grader.paths import DEFAULT_DIST_DIR
 
 
+def _add_course_option(parser: argparse.ArgumentParser) -> None:
+    """``--course DIR``, which every command takes, before or after its name."""
+    parser.add_argument(
+        "--course",
+        type=Path,
+        default=argparse.SUPPRESS,  # given before the command, it must survive the command's own parser
+        metavar="DIR",
+        help="a course folder (DIR/assignments/<hw>/, DIR/reference/) searched for homeworks first "
+        "(default: $NN_GRADER_COURSE, then the project's own)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="Autograder for the neural-networks course homeworks.")
+    parser.add_argument("--version", action="version", version=version_text())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     build = commands.add_parser("build", help="write a homework's student and solution handouts")
     build.add_argument("assignment", help="homework id, e.g. hw1_backprop")
-    build.add_argument("--dist", type=Path, default=DEFAULT_DIST_DIR, help="output folder (default: dist/)")
+    build.add_argument(
+        "--dist", type=Path, default=None, help="output folder (default: dist/ of the homework's course folder)"
+    )
 
     for name, what in (
         ("grade", "grade a submission with every test, hidden ones included"),
@@ -76,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="prove a homework's tests: full marks, zero, every mistake caught")
     validate.add_argument("assignment", help="homework id, e.g. hw1_backprop")
 
+    commands.add_parser("list", help="the homeworks grader knows, and the folders it found them in")
+
     demo = commands.add_parser("demo", help="build hw1, grade its sample submissions, print where the reports are")
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default: ./demo-output)")
 
@@ -91,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(setup.sh's last step); exit 1 unless it scores full marks",
     )
     self_test.add_argument("--root", type=Path, default=Path("/autograder"), help="the container's autograder folder")
+    for command in [parser, *commands.choices.values(), *gradescope_commands.choices.values()]:
+        _add_course_option(command)
     return parser
 
 
@@ -101,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "course", None) is not None:
+            from grader.homework import course
+
+            course.use(args.course)
         return COMMANDS[args.command](args)
     except UserError as error:
         print(f"grader {args.command}: {error}", file=sys.stderr)
@@ -118,13 +150,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def version_text() -> str:
+    """``grader --version``: the version, and which copy of the grader answers (a clone, an install)."""
+    return f"grader {grader.__version__} (nn-autograder, {Path(grader.__file__).resolve().parent})"
+
+
 def _build(args) -> int:
     from grader.authoring.build import build_homework
     from grader.gradescope.autograder_zip import container_warnings
     from grader.homework import manifest as manifests
 
     manifest = manifests.load(args.assignment)
-    written = build_homework(manifest, args.dist)
+    dist = args.dist or (manifest.course / "dist" if manifest.course is not None else DEFAULT_DIST_DIR)
+    written = build_homework(manifest, dist)
     print(f"built {manifest.id}: {manifest.title}")
     for key, path in written.items():
         print(f"  {key.replace('_', ' '):18} {path}")
@@ -227,6 +265,28 @@ def _validate(args) -> int:
     return run_validate(args.assignment)
 
 
+def _list(args) -> int:
+    """Each homework, its title and folder, course by course in the order they are searched."""
+    from grader.homework import course as courses
+    from grader.homework import manifest as manifests
+
+    found = courses.courses()
+    if not found:
+        raise UserError(f"no homework found: {courses.searched()}")
+    seen: set[str] = set()
+    for course in found:
+        print(f"{course.assignments}/  ({course.origin})")
+        for name in course.ids() or ["(no homework yet)"]:
+            try:
+                title = manifests.load(course.assignments / name).title if name in course.ids() else ""
+            except UserError as error:  # one broken manifest must not hide the others
+                title = f"cannot be read: {error}"
+            hidden = "  [hidden by the one above]" if name in seen else ""
+            print(f"  {name:24} {title}{hidden}".rstrip())
+        seen.update(course.ids())
+    return 0
+
+
 def _demo(args) -> int:
     from grader.demo import run_demo
 
@@ -247,6 +307,7 @@ COMMANDS = {
     "check": _check,
     "batch": _batch,
     "validate": _validate,
+    "list": _list,
     "demo": _demo,
     "gradescope": _gradescope,
 }

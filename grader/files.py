@@ -52,6 +52,12 @@ def render(template: str, *, autoescape: bool = False, **context) -> str:
 def _environment(autoescape: bool):
     import jinja2  # only builds and reports render templates: grading never pays for the import
 
+    if not TEMPLATES_DIR.is_dir():
+        raise UserError(
+            f"the grader's templates are missing ({TEMPLATES_DIR} does not exist): a plain `pip install` copies "
+            "only the Python packages; install the grader from a clone with `pip install -e CLONE`"
+        )
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         undefined=jinja2.StrictUndefined,

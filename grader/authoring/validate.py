@@ -7,7 +7,10 @@ Three claims, each checked by grading real submissions:
    with no error caused by the grader or the tests themselves;
 3. every realistic mistake in ``assignments/<hw>/mistakes.toml`` loses points
    on the function it breaks, and on no other function (principle 2), except
-   those the manifest declares use it (``uses = [...]`` in their ``[[tasks]]``).
+   the functions that call it: those whose ``[[tasks]]`` entry in the manifest
+   declares ``uses = [...]`` it (any mistake in it may cost them), and those the
+   mistake itself declares with ``also = [...]`` (this mistake may cost them).
+   A loss anywhere else fails the claim.
 
 A mistake is the solution handout with edits, as a sample is
 (:mod:`grader.homework.samples`)::
@@ -16,6 +19,9 @@ A mistake is the solution handout with edits, as a sample is
     function = "layer_gradients"
     about = "∂s/∂W transposed: xδᵀ instead of δᵀxᵀ"
     edits = [{ old = '"W": np.outer(delta, x)}', new = '"W": np.outer(x, delta)}' }]
+    also = []          # optional: other tasks' functions this mistake may cost too (they call it)
+
+A homework with no mistake at all fails validation: the catalogue is what proves the tests.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ class Mistake:
     function: str
     about: str
     edits: tuple[tuple[str, str], ...]
+    also: tuple[str, ...] = ()
+    """Other tasks' functions this mistake may cost too (they call the broken one)."""
 
 
 @dataclass
@@ -52,7 +60,9 @@ def load_mistakes(manifest: manifests.Manifest) -> list[Mistake]:
     mistakes = []
     for number, entry in enumerate(samples.read_entries(path, "mistakes"), 1):
         try:
-            mistake = Mistake(entry["function"], entry.get("about", ""), samples.edits_of(entry, required=True))
+            mistake = Mistake(
+                entry["function"], entry.get("about", ""), samples.edits_of(entry, required=True), _also(entry)
+            )
         except (KeyError, TypeError) as error:
             raise UserError(
                 f"{path}: [[mistakes]] number {number} needs function, about and edits = [{{old, new}}] "
@@ -62,8 +72,22 @@ def load_mistakes(manifest: manifests.Manifest) -> list[Mistake]:
             raise UserError(
                 f"{path}: [[mistakes]] number {number} names {mistake.function!r}, not a task of {manifest.id}"
             )
+        strangers = [name for name in mistake.also if name not in manifest.functions or name == mistake.function]
+        if strangers:
+            raise UserError(
+                f"{path}: [[mistakes]] number {number} ({mistake.function}): also = {strangers} names no other "
+                f"task of {manifest.id} (the tasks: {', '.join(manifest.functions)})"
+            )
         mistakes.append(mistake)
     return mistakes
+
+
+def _also(entry: dict) -> tuple[str, ...]:
+    """A mistake's ``also = ["name", ...]``; TypeError when it is not a list of names."""
+    also = entry.get("also", [])
+    if not isinstance(also, list) or not all(isinstance(name, str) for name in also):
+        raise TypeError("also (a list of function names)")
+    return tuple(also)
 
 
 def _points_by_function(result: GradingResult) -> dict[str, float]:
@@ -113,12 +137,16 @@ def validate(assignment: str) -> list[Verdict]:
             lost = {name: reference_points[name] - points.get(name, 0.0) for name in reference_points}
             costs = {name: loss for name, loss in lost.items() if name != mistake.function and loss > 1e-9}
             users = {name for name, task in tasks.items() if mistake.function in task.uses}
-            others = [f"{name} (−{loss:g})" for name, loss in costs.items() if name not in users]
-            declared = [f"{name} (−{loss:g})" for name, loss in costs.items() if name in users]
+            declared_here = set(mistake.also)
+            others = [f"{name} (−{loss:g})" for name, loss in costs.items() if name not in users | declared_here]
+            used = [f"{name} (−{loss:g})" for name, loss in costs.items() if name in users]
+            also = [f"{name} (−{loss:g})" for name, loss in costs.items() if name in declared_here - users]
             caught = lost[mistake.function] > 1e-9 and not others
             detail = f"{mistake.function} loses {lost[mistake.function]:g} of {reference_points[mistake.function]:g}"
-            if declared:
-                detail += "; and, as the manifest declares they use it, " + ", ".join(declared)
+            if used:
+                detail += "; and, as the manifest declares they use it, " + ", ".join(used)
+            if also:
+                detail += "; and, as the mistake declares (also), " + ", ".join(also)
             if others:
                 detail += "; but it also costs " + ", ".join(others)
             verdicts.append(Verdict(f"mistake {number} is caught: {mistake.about}", caught, detail))

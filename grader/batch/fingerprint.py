@@ -1,8 +1,9 @@
 """What decides a grade, hashed: a batch re-run reuses every result whose fingerprint is unchanged.
 
 The fingerprint is the submission's bytes (read as grading reads them, without following links),
-the homework id, and the homework's manifest, tests and the reference engine the expected values
-come from. A changed submission or changed tests regrade; nothing else does.
+the homework id, and the homework's manifest, tests, sources (a course's own solution modules) and
+the reference engine the expected values come from. A changed submission or changed tests regrade;
+nothing else does.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ def content_hash(path: Path) -> str:
 
 
 def homework_hash(manifest: manifests.Manifest) -> str:
-    """sha256 of what decides a grade besides the submission: the manifest, the tests, the reference engine."""
+    """sha256 of what decides a grade besides the submission: the manifest, the tests, the sources, the engine."""
     digest = hashlib.sha256()
     _hash_files(digest, manifest.folder, [manifest.folder / "manifest.toml", *(manifest.folder / "tests").rglob("*")])
+    for source in manifest.source_paths:  # a course's solution modules live outside reference/
+        _hash_files(digest, source.parent, [source])
     _hash_files(digest, REFERENCE_DIR.parent, REFERENCE_DIR.rglob("*"))
     return digest.hexdigest()
 

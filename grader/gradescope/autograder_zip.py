@@ -10,8 +10,13 @@ contents of your autograder zip file"; ``run_autograder`` is copied to ``/autogr
 
     setup.sh              a Python >= 3.11; a venv with the dependencies only; then ``grader gradescope self-test``
     run_autograder        ``grader gradescope run`` in that venv (a 0 saying so if the grader cannot start)
-    grader_config.json    {"assignment": "<hw>"}
+    grader_config.json    {"assignment": "<hw>"}, and "course": "course" for a homework of a course folder
     pyproject.toml, README.md, reference/, grader/, templates/, assignments/<hw>/
+
+A homework of a course folder outside the project (:mod:`grader.homework.course`) travels as a
+course of its own instead of ``assignments/<hw>/``: ``course/assignments/<hw>/`` and the sources it
+takes from the course's ``reference/`` in ``course/reference/``. ``grader gradescope run`` searches
+that course first, as ``--course`` would.
 
 The two scripts are rendered from ``templates/gradescope/``; environment variables (documented in
 them) let the project's tests run them outside Gradescope, with defaults that are Gradescope's
@@ -38,6 +43,7 @@ from grader.homework import manifest as manifests
 from grader.paths import PROJECT_ROOT
 
 CONFIG_NAME = "grader_config.json"
+COURSE_FOLDER = "course"  # in the zip: the course of a homework from outside the project
 VENV = "/opt/nn-grader-venv"
 PROJECT_FILES = ("pyproject.toml", "README.md")
 PROJECT_FOLDERS = ("reference", "grader", "templates")
@@ -83,19 +89,40 @@ def render_scripts(manifest: manifests.Manifest) -> dict[str, str]:
     return {name: render(template, **context) for name, template in SCRIPTS.items()}
 
 
+def in_project(manifest: manifests.Manifest) -> bool:
+    """Whether the homework is the project's own (``assignments/<hw>/`` of this repository)."""
+    return manifest.folder.resolve() == (PROJECT_ROOT / "assignments" / manifest.id).resolve()
+
+
 def _project_files(manifest: manifests.Manifest) -> list[tuple[str, Path]]:
-    """(name in the zip, file on disk) of the project copy at the zip's root: never tests/, dist/, .git."""
+    """(name in the zip, file on disk) of the project copy at the zip's root: never tests/, dist/, .git.
+
+    The homework's own files go to ``assignments/<hw>/``, or for a homework from a course folder,
+    with the sources it takes from the course, to ``course/`` (see the module's docstring).
+    """
     files = [(name, PROJECT_ROOT / name) for name in PROJECT_FILES if (PROJECT_ROOT / name).is_file()]
-    for folder in [PROJECT_ROOT / name for name in PROJECT_FOLDERS] + [PROJECT_ROOT / "assignments" / manifest.id]:
-        for path in sorted(folder.rglob("*")):
-            relative = path.relative_to(PROJECT_ROOT)
-            if (
-                path.is_file()
-                and not any(part.startswith(".") or part in EXCLUDED_PARTS for part in relative.parts)
-                and path.suffix not in EXCLUDED_SUFFIXES
-            ):
-                files.append((relative.as_posix(), path))
+    for folder in [PROJECT_ROOT / name for name in PROJECT_FOLDERS]:
+        files += [(path.relative_to(PROJECT_ROOT).as_posix(), path) for path in _kept_files(folder)]
+    homework = f"assignments/{manifest.id}" if in_project(manifest) else f"{COURSE_FOLDER}/assignments/{manifest.id}"
+    files += [
+        (f"{homework}/{path.relative_to(manifest.folder).as_posix()}", path) for path in _kept_files(manifest.folder)
+    ]
+    if not in_project(manifest):
+        for path in manifest.source_paths:
+            if manifest.course is not None and path.is_relative_to(manifest.course / "reference"):
+                files.append((f"{COURSE_FOLDER}/{path.relative_to(manifest.course).as_posix()}", path))
     return files
+
+
+def _kept_files(folder: Path) -> list[Path]:
+    """The files of ``folder`` a zip takes: no hidden or build folders, no compiled Python."""
+    return [
+        path
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+        and not any(part.startswith(".") or part in EXCLUDED_PARTS for part in path.relative_to(folder).parts)
+        and path.suffix not in EXCLUDED_SUFFIXES
+    ]
 
 
 def build_autograder_zip(manifest: manifests.Manifest, dist_dir: Path) -> Path:
@@ -106,12 +133,13 @@ def build_autograder_zip(manifest: manifests.Manifest, dist_dir: Path) -> Path:
     with only this homework's folder (its hidden tests included: the zip is the instructor's
     upload, never the students').
     """
-    if manifest.folder.resolve() != (PROJECT_ROOT / "assignments" / manifest.id).resolve():
-        raise UserError(f"{manifest.folder}: the autograder zip needs the homework under assignments/{manifest.id}/")
     target = Path(dist_dir) / manifest.id / "autograder.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
+    config = (
+        {"assignment": manifest.id} if in_project(manifest) else {"assignment": manifest.id, "course": COURSE_FOLDER}
+    )
     entries = [(name, text.encode(), 0o755) for name, text in render_scripts(manifest).items()]
-    entries.append((CONFIG_NAME, (json.dumps({"assignment": manifest.id}, indent=2) + "\n").encode(), 0o644))
+    entries.append((CONFIG_NAME, (json.dumps(config, indent=2) + "\n").encode(), 0o644))
     entries += [(name, path.read_bytes(), 0o644) for name, path in _project_files(manifest)]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

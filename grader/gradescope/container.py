@@ -20,10 +20,11 @@ from pathlib import Path
 
 from grader.errors import UserError
 from grader.files import write_atomic
-from grader.gradescope.autograder_zip import CONFIG_NAME, container_warnings
+from grader.gradescope.autograder_zip import CONFIG_NAME, COURSE_FOLDER, container_warnings
 from grader.gradescope.results_json import message_only, results_json
 from grader.grading.grade import grade
 from grader.grading.submission import SUBMISSION_SUFFIXES, read_submission
+from grader.homework import course as courses
 from grader.homework import manifest as manifests
 from grader.outputs.results import write_json_atomically
 
@@ -114,6 +115,7 @@ def protect(root: Path) -> None:
 
 
 def read_config(root: Path) -> dict:
+    """The zip's ``grader_config.json``; a homework from a course folder makes the zip's ``course/`` searched first."""
     path = root / "source" / CONFIG_NAME
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
@@ -121,6 +123,10 @@ def read_config(root: Path) -> dict:
         raise RuntimeError(f"{path} is missing or not valid JSON ({error}): rebuild the autograder zip") from None
     if not isinstance(config, dict) or not isinstance(config.get("assignment"), str):
         raise RuntimeError(f'{path} names no homework: expected {{"assignment": "<hw>"}}')
+    if "course" in config:
+        if config["course"] != COURSE_FOLDER:
+            raise RuntimeError(f'{path}: "course" must be "{COURSE_FOLDER}", the zip\'s course folder')
+        courses.use(root / "source" / COURSE_FOLDER)
     return config
 
 

@@ -103,6 +103,7 @@ def grade(
             use_namespaces=use_namespaces,
             remember_timeouts=True,
             packages=manifest.packages,
+            private=[folder for folder in (manifest.folder, manifest.course) if folder is not None],
         )
         report = sandbox.start()
         if report.fatal:

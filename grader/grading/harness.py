@@ -15,6 +15,10 @@ one it is charged to. Visibility comes from the folder: ``tests/visible`` or
 ``tests/hidden``. Fixtures:
 
 - ``student``: calls into the submission (plain data in and out);
+- ``solution``: the solution handout (the homework's sources with their
+  bodies) as a module in the grader's process, the reference a test compares
+  with: ``solution.sigmoid(z)``. Built once per run, from wherever the sources
+  live (a course folder's ``reference/`` too, which tests cannot import);
 - ``credit``: ``credit.award(fraction)`` for partial credit when the test fails;
 - ``worked_example``: ``worked_example.check(function, rows)`` records the
   student's value of every intermediate beside the lecture's printed one;
@@ -26,7 +30,9 @@ AssertionError), or ends in ``error``/``timeout`` when the student's code
 raised, crashed, ran too long or returned the wrong type of value
 (:class:`grader.grading.compare.WrongType`). Not-implemented functions fail with a plain
 "not implemented yet". Anything else is a fault in the test itself and is
-reported as a grader error, never blamed on the student.
+reported as a grader error, never blamed on the student. A failed plain
+``assert`` of a visible test shows the values it compared, as
+:mod:`grader.grading.introspection` renders them; a hidden test's shows none.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import io
 import math
 import os
 import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +52,7 @@ import numpy as np
 import pytest
 
 from grader.errors import UserError
-from grader.grading import compare, tolerances
+from grader.grading import compare, introspection, tolerances
 from grader.outputs.results import TestResult, TestStatus, Visibility
 from grader.sandbox import OperationFailed, Sandbox, Status, Unavailable
 from grader.sandbox.handles import ModuleFunction
@@ -70,6 +77,9 @@ class Student:
         if name not in self._allowed:
             raise AttributeError(f"{name} is not a top-level name of this homework's handout")
         return ModuleFunction(self._sandbox, name)
+
+    def __repr__(self) -> str:  # as a failed assert's explanation shows it: student.sigmoid(0.0)
+        return "student"
 
 
 class Credit:
@@ -223,6 +233,15 @@ class HarnessPlugin:
     def student(self):
         return Student(self.sandbox, tuple(self.functions) + tuple(self.names))
 
+    @pytest.fixture(scope="session")
+    def solution(self):
+        # Built on first use only: most homeworks' tests import the reference instead.
+        from grader.authoring.module import build_module
+        from grader.homework import manifest as manifests
+
+        homework = self.tests_root.parent
+        return load_solution(build_module(manifests.load(homework), solution=True), f"{homework.name}_solution")
+
     @pytest.fixture
     def credit(self, request):
         credit = Credit()
@@ -250,7 +269,8 @@ class HarnessPlugin:
     def pytest_runtest_call(self, item):
         token = compare.reveal_expected.set(self._cases[item.nodeid].visibility is Visibility.VISIBLE)
         try:
-            yield
+            with introspection.readable_values():  # a failed plain assert's values, as the student reads them
+                yield
         finally:
             compare.reveal_expected.reset(token)
 
@@ -303,13 +323,25 @@ class HarnessPlugin:
         if isinstance(error, AssertionError):
             if result.hidden:
                 return TestStatus.FAILED, "wrong result (a hidden test: its details are not shown)"
-            return TestStatus.FAILED, _first_line(error)
+            return TestStatus.FAILED, introspection.student_message(error)
         # Anything else is the test's own fault (TestMistake included), never the student's.
         self.grader_errors.append(f"{result.name}: {type(error).__name__}: {error}")
         return (
             TestStatus.ERROR,
             f"the test itself failed ({type(error).__name__}: {error}); please tell the course staff",
         )
+
+
+def load_solution(source: str, name: str) -> types.ModuleType:
+    """The solution handout's ``source`` run as a module named ``name``, in this process (it is the instructor's)."""
+    module = types.ModuleType(name)
+    module.__file__ = f"<{name}>"
+    sys.modules[name] = module  # while it runs: dataclasses and the like look their module up there
+    try:
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+    finally:
+        del sys.modules[name]
+    return module
 
 
 def _student_failure(error: OperationFailed) -> tuple[TestStatus, str]:
@@ -348,11 +380,6 @@ def _no_plugin_autoload():
             del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous
-
-
-def _first_line(error: AssertionError) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else "wrong result"
 
 
 def run_tests(plugin: HarnessPlugin, test_files: list[Path]) -> list[TestResult]:

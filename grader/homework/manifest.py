@@ -28,7 +28,9 @@ Example::
     uses = []                       # other tasks' functions it calls, whose mistakes may cost it too
 
 Visible tests live in ``tests/visible/``, hidden ones in ``tests/hidden/``;
-sample submissions in ``samples/``.
+sample submissions in ``samples/``. A homework is found by its id in the course
+folders (:mod:`grader.homework.course`); its sources in its course's
+``reference/``, then in the project's.
 
 ``[limits]`` bound student code on every machine that grades. ``[gradescope]``
 describes the container Gradescope grades in, so ``grader build`` can warn when
@@ -49,8 +51,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import UserError
+from grader.homework import course as courses
 from grader.homework.deadline import LatePolicy, read_policy
-from grader.paths import ASSIGNMENTS_DIR, REFERENCE_DIR
+from grader.paths import REFERENCE_DIR
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class Manifest:
     """What a submission may import besides the standard library (the sandbox refuses anything else, clearly)."""
     deadline: LatePolicy | None = None
     """The late policy (``[deadline]``, see grader/homework/deadline.py); None: no lateness is counted."""
+    course: Path | None = None
+    """The course folder the homework is in (the folder above its ``assignments/``); None for a folder in none."""
 
     @property
     def functions(self) -> tuple[str, ...]:
@@ -115,7 +120,8 @@ class Manifest:
 
     @property
     def source_paths(self) -> list[Path]:
-        return [REFERENCE_DIR / f"{name}.py" for name in self.sources]
+        """The files of the sources: in the course's ``reference/`` first, then in the project's."""
+        return [courses.source_path(name, self.course) or REFERENCE_DIR / f"{name}.py" for name in self.sources]
 
     def tests_dir(self, visibility: str) -> Path:
         return self.folder / "tests" / visibility
@@ -126,16 +132,19 @@ class Manifest:
 
 
 def available() -> list[str]:
-    return sorted(p.parent.name for p in ASSIGNMENTS_DIR.glob("*/manifest.toml"))
+    """The ids of every homework in the course folders."""
+    return sorted({name for course in courses.courses() for name in course.ids()})
 
 
 def load(assignment: str | Path) -> Manifest:
-    """Read and check the manifest of ``assignment`` (a homework id or a folder)."""
-    folder = Path(assignment) if Path(assignment).is_dir() else ASSIGNMENTS_DIR / str(assignment)
+    """Read and check the manifest of ``assignment`` (a homework id, looked up in the course folders, or a folder)."""
+    folder = Path(assignment) if Path(assignment).is_dir() else courses.find(str(assignment))
+    if folder is None:
+        known = ", ".join(available()) or "none yet"
+        raise UserError(f"no homework named {assignment!r} ({courses.searched()}; known homeworks: {known})")
     path = folder / "manifest.toml"
     if not path.is_file():
-        known = ", ".join(available()) or "none yet"
-        raise UserError(f"no homework named {assignment!r}: {path} does not exist (known homeworks: {known})")
+        raise UserError(f"{folder} is not a homework: it has no manifest.toml")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
@@ -190,10 +199,14 @@ def load(assignment: str | Path) -> Manifest:
         gradescope=gradescope,
         packages=_packages(data, path),
         deadline=read_policy(data["deadline"], path) if "deadline" in data else None,
+        course=courses.course_of(folder),
     )
-    for source in manifest.source_paths:
-        if not source.is_file():
-            raise UserError(f"{path}: source {source.stem!r} is not a module of reference/ ({source} does not exist)")
+    for name in manifest.sources:
+        if courses.source_path(name, manifest.course) is None:
+            raise UserError(
+                f"{path}: source {name!r} is not a module of {courses.source_folders(manifest.course)} "
+                f"(no {name}.py there)"
+            )
     return manifest
 
 

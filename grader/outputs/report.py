@@ -12,6 +12,7 @@ import functools
 import re
 import statistics
 import sys
+import textwrap
 from collections import Counter
 from urllib.parse import quote
 
@@ -46,7 +47,7 @@ def print_summary(result: GradingResult, stream=None) -> None:
             f"  {test.status.word:8} {test.score:5.2f}/{test.max_score:<5g} {test.name} ({test.visibility})", file=out
         )
         if test.message:
-            print(f"           {test.message}", file=out)
+            print(textwrap.indent(test.message, " " * 11), file=out)  # a plain assert's where-lines too
         if first_divergence(test.details) is not None:
             print("\n".join(worked_example_table(test.details, indent=" " * 13)), file=out)
     if not failing:

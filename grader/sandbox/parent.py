@@ -52,12 +52,14 @@ import sysconfig
 import tempfile
 import time
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from grader.homework.course import ENVIRONMENT
 from grader.homework.manifest import DEFAULT_PACKAGES, Limits
 from grader.paths import PROJECT_ROOT
 
@@ -127,13 +129,17 @@ def _read_only_paths() -> list[str]:
     return kept
 
 
-def _hidden_paths(read_only: list[str]) -> list[str]:
-    """Copies of the project under a read-only path (e.g. a non-editable install in site-packages)."""
+def _hidden_paths(read_only: list[str], private: Sequence[Path] = ()) -> list[str]:
+    """The grader's folders under a read-only path: copies of the project (e.g. a non-editable install in
+    site-packages), the course folders (a homework's tests and solution), and ``private``."""
     sites = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib"), *site.getsitepackages()}
     candidates = [str(PROJECT_ROOT)] + [os.path.join(d, name) for d in sites if d for name in PROJECT_NAMES]
+    # The course folders as named, unchecked: a sandbox hides what it can and never fails on a bad name.
+    candidates += [os.path.abspath(entry) for entry in os.environ.get(ENVIRONMENT, "").split(os.pathsep) if entry]
+    candidates += [str(Path(path).resolve()) for path in private]
     return [
         path
-        for path in candidates
+        for path in dict.fromkeys(candidates)
         if os.path.isdir(path) and any(path == k or path.startswith(k.rstrip("/") + "/") for k in read_only)
     ]
 
@@ -168,8 +174,11 @@ class Sandbox:
         use_namespaces: bool = True,
         remember_timeouts: bool = False,
         packages: tuple[str, ...] = DEFAULT_PACKAGES,
+        private: Sequence[Path] = (),
     ):
         self.submission = submission
+        self.private = tuple(private)
+        """Folders of the grader's (a homework's, a course's) hidden from student code wherever it could see them."""
         self.limits = limits
         self.module_name = module_name
         self.use_namespaces = use_namespaces
@@ -275,7 +284,7 @@ class Sandbox:
             "scratch": str(scratch),
             "root_dir": str(self._workdir / "root"),
             "read_only_paths": read_only,
-            "hidden_paths": _hidden_paths(read_only),
+            "hidden_paths": _hidden_paths(read_only, self.private),
             "python_paths": _python_paths(),
             "use_namespaces": self.use_namespaces,
             "user": (self._user.uid, self._user.gid) if self._user else None,

@@ -45,6 +45,31 @@ def test_a_mistake_that_costs_another_function_is_reported(tmp_path):
     assert not last.holds and "it also costs squared_error_loss (−1)" in last.detail
 
 
+# Breaks forward_pass and, through a second edit standing for a call, squared_error_loss.
+TWO_FUNCTIONS = (
+    '[[mistakes]]\nfunction = "forward_pass"\nabout = "the bias b1 left out, and a loss that shows it"\n'
+    'edits = [{ old = \'s1 = w["w1"] * i1 + w["w2"] * i2 + w["b1"]\', new = \'s1 = w["w1"] * i1 + w["w2"] * i2\' },'
+    ' { old = "return 0.5 * ((o[0]", new = "return 0.7 * ((o[0]" }]\n'
+)
+
+
+def test_a_mistake_declaring_the_function_it_also_costs_is_caught(tmp_path):
+    last = validate(str(homework_copy(tmp_path, TWO_FUNCTIONS + 'also = ["squared_error_loss"]\n')))[-1]
+    assert last.holds, last.detail
+    assert "as the mistake declares (also), squared_error_loss (−1)" in last.detail
+
+
+def test_also_excuses_only_the_functions_it_names(tmp_path):
+    last = validate(str(homework_copy(tmp_path, TWO_FUNCTIONS + 'also = ["backward_pass"]\n')))[-1]
+    assert not last.holds and "it also costs squared_error_loss (−1)" in last.detail
+
+
+@pytest.mark.parametrize("also", ['["no_such_function"]', '["forward_pass"]', '"squared_error_loss"'])
+def test_also_naming_no_other_task_is_a_clear_error(tmp_path, also):
+    with pytest.raises(UserError, match=r"\[\[mistakes\]\] number 1"):
+        validate(str(homework_copy(tmp_path, TWO_FUNCTIONS + f"also = {also}\n")))
+
+
 def test_a_mistake_naming_no_task_is_a_clear_error(tmp_path):
     unknown = '[[mistakes]]\nfunction = "no_such_function"\nabout = ""\nedits = []\n'
     with pytest.raises(UserError, match="names 'no_such_function', not a task"):

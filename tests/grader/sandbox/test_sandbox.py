@@ -596,6 +596,29 @@ def test_an_installed_copy_of_the_project_inside_a_visible_directory_is_hidden(t
         box.close()
 
 
+@pytest.mark.parametrize("named_by", ["NN_GRADER_COURSE", "private"])
+def test_a_course_folder_inside_a_visible_directory_is_hidden(tmp_path, monkeypatch, named_by):
+    visible = tmp_path / "visible"
+    hidden_test = visible / "my-course" / "assignments" / "hw0" / "tests" / "hidden" / "test_secret.py"
+    hidden_test.parent.mkdir(parents=True)
+    hidden_test.write_text("EXPECTED = 0.25\n")
+    os.chmod(tmp_path, 0o755)
+    real = sandbox_module._read_only_paths
+    monkeypatch.setattr(sandbox_module, "_read_only_paths", lambda: real() + [str(visible)])
+    course = visible / "my-course"
+    monkeypatch.setenv("NN_GRADER_COURSE", str(course) if named_by == "NN_GRADER_COURSE" else "")
+    private = [course] if named_by == "private" else []
+    box = Sandbox(make_submission(tmp_path, ISOLATION), LIMITS, private=private)
+    box.start()
+    try:
+        if box.protections_off:
+            pytest.skip(f"namespaces are unavailable here: {box.protections_off}")
+        assert box.call("exists", str(visible)).value is True
+        assert box.call("read", str(hidden_test)).value in ("PermissionError", "FileNotFoundError")
+    finally:
+        box.close()
+
+
 def test_the_report_of_protections_names_what_held(tmp_path):
     box = open_sandbox(tmp_path, "def f():\n    return 1\n")
     try:
