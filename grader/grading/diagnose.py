@@ -58,8 +58,8 @@ def _factor_hint(got: np.ndarray, expected: np.ndarray) -> str:
         return ""
     ratios = got[nonzero] / expected[nonzero]
     ratio = float(ratios.flat[0])
-    if not np.allclose(ratios, ratio, rtol=1e-6) or abs(ratio) < 1e-12:
-        return ""
+    if not np.allclose(ratios, ratio, rtol=1e-6) or abs(ratio) < 1e-12 or abs(ratio - 1) < 1e-6:
+        return ""  # a ratio of 1 is a rounding difference, not a factor
     for factor, cause in ((2.0, "a missing ½ of the squared error?"), (0.5, "an extra ½?")):
         if abs(ratio - factor) < 1e-6:
             return f" (off by a factor of {factor:g}: {cause})"
