@@ -13,7 +13,6 @@ from pathlib import Path
 
 from grader.authoring.module import handout_names
 from grader.errors import UserError
-from grader.grading.harness import HarnessPlugin, run_tests
 from grader.grading.submission import Submission, read_submission
 from grader.homework import manifest as manifests
 from grader.outputs.results import GradingResult, TestResult
@@ -67,6 +66,17 @@ def why_missing(submission: Submission, load_errors: list[dict]) -> dict[str, st
     return hints
 
 
+def _loaded(sandbox: Sandbox, submission: Submission, errors: list[str]) -> Sandbox | Unavailable:
+    """Wait for the submission to load; what the tests then call (the sandbox, or why nothing can run)."""
+    report = sandbox.finish_loading()
+    if report.fatal:
+        errors.append(report.fatal)
+        return Unavailable(report.fatal)
+    errors.extend(f"{e['label']}: {e['message']}" for e in report.errors)
+    sandbox.missing_hints = why_missing(submission, report.errors)
+    return sandbox
+
+
 def where_defined(submission: Submission) -> dict[str, str]:
     """The part (``"cell 7"``, ``"hw1_backprop.py"``) where each top-level function or class is last defined."""
     return {name: chunk.label for chunk in submission.chunks for name in DEFINITION.findall(chunk.source)}
@@ -90,29 +100,27 @@ def grade(
     errors: list[str] = []
     sandbox = None
     try:
-        submission = read_submission(Path(submission_path), assignment=manifest.id)
-    except UserError as error:
-        errors.append(str(error))
-        target = Unavailable(f"the submission could not be read: {error}")
-    else:
-        errors.extend(submission.warnings)
-        sandbox = Sandbox(
-            submission,
-            limits,
-            module_name=manifest.id,
-            use_namespaces=use_namespaces,
-            remember_timeouts=True,
-            packages=manifest.packages,
-            private=[folder for folder in (manifest.folder, manifest.course) if folder is not None],
-        )
-        report = sandbox.start()
-        if report.fatal:
-            errors.append(report.fatal)
+        try:
+            submission = read_submission(Path(submission_path), assignment=manifest.id)
+        except UserError as error:
+            errors.append(str(error))
+            target = Unavailable(f"the submission could not be read: {error}")
         else:
-            errors.extend(f"{e['label']}: {e['message']}" for e in report.errors)
-            sandbox.missing_hints = why_missing(submission, report.errors)
-        target = Unavailable(report.fatal) if report.fatal else sandbox
-    try:
+            errors.extend(submission.warnings)
+            sandbox = Sandbox(
+                submission,
+                limits,
+                module_name=manifest.id,
+                use_namespaces=use_namespaces,
+                remember_timeouts=True,
+                packages=manifest.packages,
+                private=[folder for folder in (manifest.folder, manifest.course) if folder is not None],
+            )
+            sandbox.spawn()  # the child starts while the harness and pytest are imported, just below
+        from grader.grading.harness import HarnessPlugin, run_tests
+
+        if sandbox is not None:
+            target = _loaded(sandbox, submission, errors)
         plugin = HarnessPlugin(
             sandbox=target,
             functions=manifest.functions,

@@ -386,10 +386,11 @@ def run_tests(plugin: HarnessPlugin, test_files: list[Path]) -> list[TestResult]
     """Run ``test_files`` under ``plugin``, quietly; returns the per-case results."""
     args = [str(p) for p in test_files] + [
         "-q",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:randomly",
+        # pytest's long tracebacks of failing tests cost a blank handout a second, and are never read:
+        # the harness reports each failure from its exception (collection errors still show in full).
+        "--tb=line",
+        *("-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:doctest", "-p", "no:junitxml"),
+        *("-p", "no:pastebin", "-p", "no:stepwise", "-p", "no:logging"),
         "--import-mode=importlib",
         "--rootdir",
         str(plugin.tests_root.parent),

@@ -30,6 +30,7 @@ request, so the grader drops such frames instead of taking them for its answer.
 import __future__
 
 import functools
+import gc
 import inspect
 import io
 import json
@@ -351,6 +352,9 @@ def main():
     module.__file__ = os.path.join(os.getcwd(), config["file_name"])
     sys.modules[config["module_name"]] = module
     labels = _load(protocol, module, request_fd, reply_fd, printed, config["packages"])
+    # Every fork starts from this state: keep the collector from touching (and so copying) the pages of
+    # the objects loaded so far, or each fork pays for a copy of most of the heap on its first collection.
+    gc.freeze()
     handle_limit = int(config["limits"]["handles"])
     serve = functools.partial(_serve, protocol, module, labels, request_fd, reply_fd, printed, handle_limit)
     while True:  # a fork server: every test gets a fresh copy of the submission as loaded

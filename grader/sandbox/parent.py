@@ -220,22 +220,39 @@ class Sandbox:
 
     def start(self) -> LoadReport:
         """Start a child and load the submission into it."""
+        self.spawn()
+        return self.finish_loading()
+
+    def spawn(self) -> None:
+        """Start a child and send it the submission, without waiting: :meth:`finish_loading` waits.
+
+        The child starts Python and imports numpy meanwhile, so a grader that has its own imports to
+        do (pytest, the tests) does them while the child starts, on another core.
+        """
         self._kill()
         self._remove_workdir()
         self._new_fork()
         scratch, file_name = self._prepare_workdir()
         self._spawn(scratch, file_name)
-        deadline = time.monotonic() + self.limits.load_seconds
+        self._load_deadline = time.monotonic() + self.limits.load_seconds
+        chunks = [{"label": c.label, "source": c.source} for c in self.submission.chunks]
+        try:  # read by the child once it is isolated; a pipe holds it until then (or blocks: that is fine)
+            self._load_id = self._send({"kind": Kind.LOAD, "chunks": chunks})
+        except OSError:
+            self._load_id = None
+
+    def finish_loading(self) -> LoadReport:
+        """Wait for the child :meth:`spawn` started: what isolation held, and how loading went."""
         try:
+            if self._load_id is None:
+                raise _Failed(Status.CRASH, "the process ended")
             # The first frame, written before any student code ran: what isolation held.
-            isolated = self._receive(deadline, None, Kind.ISOLATED, protocol.MAX_REPORT_BYTES)
+            isolated = self._receive(self._load_deadline, None, Kind.ISOLATED, protocol.MAX_REPORT_BYTES)
             self.protections = {
                 protocol.short_text(k): protocol.short_text(v) for k, v in _dict(isolated.get("protections")).items()
             }
             self.protections_off = [protocol.short_text(v) for v in _list(isolated.get("off"))]
-            chunks = [{"label": c.label, "source": c.source} for c in self.submission.chunks]
-            request_id = self._send({"kind": Kind.LOAD, "chunks": chunks})
-            ready = self._receive(deadline, request_id, Kind.READY, protocol.MAX_REPORT_BYTES)
+            ready = self._receive(self._load_deadline, self._load_id, Kind.READY, protocol.MAX_REPORT_BYTES)
         except (_Failed, _Ended, OSError) as failure:
             self.load_report = LoadReport(fatal=f"the submission {self._load_failure(failure)}")
             self._kill()
