@@ -1,0 +1,225 @@
+"""What grading costs, beside the floor a Python process cannot go below, for hw1 and for a small homework.
+
+    python benchmarks/bench_speed.py [--repeat N] [--class-size N]
+
+The small homework is the instructor's guide's example (hw0_sigmoid: 5 points, 4 tests), built
+from docs/authoring.md's own text into a temporary course folder. For each homework it prints,
+each the median of N runs:
+
+- ``grader grade`` of the solution, process start included, beside a bare ``python -c "import
+  numpy"`` (the floor: every grading needs a Python with numpy, the sandbox's child too), and the
+  ratio of the two;
+- where one grading's time goes: the grader's own start (its imports), the sandbox's start and
+  the submission's load, pytest's collection of the tests, the tests themselves, and writing the
+  JSON and HTML results;
+- a batch of a class of mixed submissions (the solution, the blank handout, a wrong one, one that
+  does not load) with 1 and 2 workers: submissions per second, seconds per submission, the
+  speed-up, and the peak memory of the batch's whole process tree (every worker and sandbox).
+
+Figures, never assertions: machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+
+def median_seconds(action, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def run(*command: str, env=None) -> None:
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+
+
+def guide_course(folder: Path) -> Path:
+    """The guide's example homework, written from docs/authoring.md into ``folder``."""
+    from test_authoring_guide import GUIDE, fenced_blocks
+
+    for attributes, body in fenced_blocks(GUIDE.read_text(encoding="utf-8")):
+        if "file" in attributes:
+            path = folder / attributes["file"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(body, encoding="utf-8")
+    return folder
+
+
+def class_folder(folder: Path, hw: str, size: int) -> Path:
+    """``size`` submissions, a quarter each: the solution, the blank handout, a wrong one, one that does not load."""
+    from grader.authoring.module import build_module
+    from grader.homework import manifest as manifests
+
+    manifest = manifests.load(hw)
+    solution, blank = build_module(manifest, solution=True), build_module(manifest, solution=False)
+    wrong = solution.replace("return", "return 0.5 *", 1)  # the first function off by a factor
+    broken = solution + "\ndef (:\n"
+    folder.mkdir(parents=True)
+    for number in range(size):
+        text = (solution, blank, wrong, broken)[number % 4]
+        (folder / f"student{number:03}.py").write_text(text + f"\n# {number}\n", encoding="utf-8")
+    return folder
+
+
+def breakdown(hw: str, path: Path, repeat: int) -> dict[str, float]:
+    """Seconds per phase of one grading, each measured on its own."""
+    from grader.grading import grade as grading
+    from grader.grading.harness import HarnessPlugin, run_tests
+    from grader.grading.submission import read_submission
+    from grader.homework import manifest as manifests
+    from grader.outputs.report import html_report
+    from grader.outputs.results import write_json_atomically
+    from grader.sandbox import Sandbox, Unavailable
+
+    manifest = manifests.load(hw)
+    submission = read_submission(path, hw)
+
+    def sandbox_start():
+        with Sandbox(submission, manifest.limits, module_name=hw, packages=manifest.packages):
+            pass
+
+    def collection():
+        plugin = HarnessPlugin(
+            sandbox=Unavailable("timing"), functions=manifest.functions, tests_root=manifest.folder / "tests"
+        )
+        run_tests(plugin, grading.test_files(manifest))
+
+    result = grading.grade(path, hw)
+    whole = median_seconds(lambda: grading.grade(path, hw), repeat)
+    start = median_seconds(sandbox_start, repeat)
+    collect = median_seconds(collection, repeat)  # collection, and each test failing at once without a sandbox
+    with tempfile.TemporaryDirectory() as out:
+        write = median_seconds(
+            lambda: (
+                write_json_atomically(Path(out) / "r.json", result.to_dict()),
+                Path(out, "r.html").write_text(html_report(result)),
+            ),
+            repeat,
+        )
+    imports = median_seconds(lambda: run(sys.executable, "-c", "import grader.cli, grader.grading.harness"), repeat)
+    floor = median_seconds(lambda: run(sys.executable, "-c", "import numpy"), repeat)
+    return {
+        "the grader's start (its imports, beyond a Python with numpy)": imports - floor,
+        "the sandbox's start and the submission's load": start,
+        "pytest's collection (and its per-test machinery)": collect,
+        "the tests themselves (the rest of one grading)": max(whole - start - collect, 0.0),
+        "writing result.json and report.html": write,
+    }
+
+
+def peak_tree_memory(process: subprocess.Popen) -> int:
+    """The largest total resident memory (bytes) of ``process`` and all its descendants, sampled until it ends."""
+    peak = 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    while process.poll() is None:
+        children: dict[int, list[int]] = {}
+        rss: dict[int, int] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            rss[int(entry.name)] = int(fields[21]) * page
+        total, stack = 0, [process.pid]
+        while stack:
+            pid = stack.pop()
+            total += rss.get(pid, 0)
+            stack.extend(children.get(pid, []))
+        peak = max(peak, total)
+        time.sleep(0.05)
+    return peak
+
+
+def batch(hw: str, folder: Path, out: Path, workers: int, env: dict) -> tuple[float, int]:
+    """(seconds, peak memory of the process tree) of one ``grader batch`` run, nothing reused."""
+    command = [
+        sys.executable,
+        "-m",
+        "grader.cli",
+        "batch",
+        str(folder),
+        "--assignment",
+        hw,
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak: list[int] = []
+    watcher = threading.Thread(target=lambda: peak.append(peak_tree_memory(process)))
+    watcher.start()
+    process.wait()
+    watcher.join()
+    return time.perf_counter() - started, peak[0] if peak else 0
+
+
+def report(hw: str, env: dict, repeat: int, class_size: int, scratch: Path) -> None:
+    from grader.authoring.module import build_module
+    from grader.homework import manifest as manifests
+
+    solution = scratch / hw / f"{hw}.py"
+    solution.parent.mkdir(parents=True)
+    solution.write_text(build_module(manifests.load(hw), solution=True), encoding="utf-8")
+    grade = [sys.executable, "-m", "grader.cli", "grade", str(solution), "--assignment", hw]
+    one = median_seconds(lambda: run(*grade, env=env), repeat)
+    floor = median_seconds(lambda: run(sys.executable, "-c", "import numpy", env=env), repeat)
+    print(f"\n{hw}, median of {repeat}")
+    print(f"  grader grade <solution>             {one * 1000:7.0f} ms")
+    print(f"  python -c 'import numpy'            {floor * 1000:7.0f} ms   ratio {one / floor:.1f}x")
+    print("  where one grading's time goes:")
+    for phase, seconds in breakdown(hw, solution, repeat).items():
+        print(f"    {phase:62} {seconds * 1000:6.0f} ms")
+    folder = class_folder(scratch / f"{hw}-class", hw, class_size)
+    seconds = {}
+    for workers in (1, 2):
+        seconds[workers], peak = batch(hw, folder, scratch / f"{hw}-out-{workers}", workers, env)
+        print(
+            f"  batch of {class_size}, {workers} worker{'s' if workers > 1 else ' '}: {seconds[workers]:6.1f} s, "
+            f"{class_size / seconds[workers]:5.1f} submissions/s, {seconds[workers] / class_size:.3f} s each, "
+            f"peak memory of the process tree {peak / 2**20:.0f} MB"
+        )
+    print(f"  speed-up with 2 workers: {seconds[1] / seconds[2]:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--class-size", type=int, default=200)
+    args = parser.parse_args()
+    from grader.homework import course as courses
+
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as folder:
+        scratch = Path(folder)
+        course = guide_course(scratch / "course")
+        env = {**os.environ, courses.ENVIRONMENT: str(course), "PYTHONPATH": str(ROOT)}
+        os.environ[courses.ENVIRONMENT] = str(course)
+        print(f"grading cost on {os.cpu_count()} cores (batch: a class of {args.class_size} mixed submissions)")
+        with contextlib.redirect_stderr(io.StringIO()):
+            for hw in ("hw1_backprop", "hw0_sigmoid"):
+                report(hw, env, args.repeat, args.class_size, scratch)
+
+
+if __name__ == "__main__":
+    main()
