@@ -70,6 +70,24 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--json", type=Path, help="write the result as JSON to this file")
         command.add_argument("--html", type=Path, help="write the feedback report as HTML to this file")
 
+    _add_class_commands(commands)
+
+    validate = commands.add_parser("validate", help="prove a homework's tests: full marks, zero, every mistake caught")
+    validate.add_argument("assignment", help="homework id, e.g. hw1_backprop")
+
+    commands.add_parser("list", help="the homeworks grader knows, and the folders it found them in")
+
+    demo = commands.add_parser("demo", help="build hw1, grade its sample submissions, print where the reports are")
+    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default: ./demo-output)")
+
+    gradescope_commands = _add_gradescope_commands(commands)
+    for command in [parser, *commands.choices.values(), *gradescope_commands.choices.values()]:
+        _add_course_option(command)
+    return parser
+
+
+def _add_class_commands(commands) -> None:
+    """A TA's commands: grade a class, export its gradebook, gather the course's gradebook."""
     batch = commands.add_parser("batch", help="grade every submission in a folder: gradebook, reports, class summary")
     batch.add_argument("folder", type=Path, help="one file or sub-folder per student, or a Gradescope export")
     batch.add_argument("--assignment", "-a", required=True, help="homework id, e.g. hw1_backprop")
@@ -97,14 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (add, show):
         command.add_argument("--db", type=Path, default=Path("course.sqlite"), help="default: ./course.sqlite")
 
-    validate = commands.add_parser("validate", help="prove a homework's tests: full marks, zero, every mistake caught")
-    validate.add_argument("assignment", help="homework id, e.g. hw1_backprop")
 
-    commands.add_parser("list", help="the homeworks grader knows, and the folders it found them in")
-
-    demo = commands.add_parser("demo", help="build hw1, grade its sample submissions, print where the reports are")
-    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default: ./demo-output)")
-
+def _add_gradescope_commands(commands):
+    """The commands run inside Gradescope's container; returns their subparsers."""
     gradescope = commands.add_parser("gradescope", help="run inside Gradescope's autograder container")
     gradescope_commands = gradescope.add_subparsers(dest="gradescope_command", metavar="COMMAND", required=True)
     run = gradescope_commands.add_parser(
@@ -117,9 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(setup.sh's last step); exit 1 unless it scores full marks",
     )
     self_test.add_argument("--root", type=Path, default=Path("/autograder"), help="the container's autograder folder")
-    for command in [parser, *commands.choices.values(), *gradescope_commands.choices.values()]:
-        _add_course_option(command)
-    return parser
+    return gradescope_commands
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -134,22 +134,7 @@ def validate(assignment: str) -> list[Verdict]:
                 Path(folder) / f"mistake_{number}" / f"{manifest.id}.py", samples.derive(manifest, sample)
             )
             points = _points_by_function(grade(path, str(manifest.folder)))
-            lost = {name: reference_points[name] - points.get(name, 0.0) for name in reference_points}
-            costs = {name: loss for name, loss in lost.items() if name != mistake.function and loss > 1e-9}
-            users = {name for name, task in tasks.items() if mistake.function in task.uses}
-            declared_here = set(mistake.also)
-            others = [f"{name} (−{loss:g})" for name, loss in costs.items() if name not in users | declared_here]
-            used = [f"{name} (−{loss:g})" for name, loss in costs.items() if name in users]
-            also = [f"{name} (−{loss:g})" for name, loss in costs.items() if name in declared_here - users]
-            caught = lost[mistake.function] > 1e-9 and not others
-            detail = f"{mistake.function} loses {lost[mistake.function]:g} of {reference_points[mistake.function]:g}"
-            if used:
-                detail += "; and, as the manifest declares they use it, " + ", ".join(used)
-            if also:
-                detail += "; and, as the mistake declares (also), " + ", ".join(also)
-            if others:
-                detail += "; but it also costs " + ", ".join(others)
-            verdicts.append(Verdict(f"mistake {number} is caught: {mistake.about}", caught, detail))
+            verdicts.append(_mistake_verdict(number, mistake, reference_points, points, tasks))
     if not mistakes:
         verdicts.append(
             Verdict(
@@ -159,6 +144,27 @@ def validate(assignment: str) -> list[Verdict]:
             )
         )
     return verdicts
+
+
+def _mistake_verdict(number: int, mistake: Mistake, reference: dict, points: dict, tasks: dict) -> Verdict:
+    """Caught when the mistake costs its own function points, and no function that neither uses it nor is
+    declared in its ``also``."""
+    lost = {name: reference[name] - points.get(name, 0.0) for name in reference}
+    costs = {name: loss for name, loss in lost.items() if name != mistake.function and loss > 1e-9}
+    users = {name for name, task in tasks.items() if mistake.function in task.uses}
+    declared_here = set(mistake.also)
+    others = [f"{name} (−{loss:g})" for name, loss in costs.items() if name not in users | declared_here]
+    used = [f"{name} (−{loss:g})" for name, loss in costs.items() if name in users]
+    also = [f"{name} (−{loss:g})" for name, loss in costs.items() if name in declared_here - users]
+    caught = lost[mistake.function] > 1e-9 and not others
+    detail = f"{mistake.function} loses {lost[mistake.function]:g} of {reference[mistake.function]:g}"
+    if used:
+        detail += "; and, as the manifest declares they use it, " + ", ".join(used)
+    if also:
+        detail += "; and, as the mistake declares (also), " + ", ".join(also)
+    if others:
+        detail += "; but it also costs " + ", ".join(others)
+    return Verdict(f"mistake {number} is caught: {mistake.about}", caught, detail)
 
 
 def run_validate(assignment: str) -> int:

@@ -66,6 +66,19 @@ def why_missing(submission: Submission, load_errors: list[dict]) -> dict[str, st
     return hints
 
 
+def _sandbox_for(submission: Submission, manifest: manifests.Manifest, limits, use_namespaces: bool) -> Sandbox:
+    """The submission's sandbox: the homework's limits and packages, its own and its course's folders hidden."""
+    return Sandbox(
+        submission,
+        limits,
+        module_name=manifest.id,
+        use_namespaces=use_namespaces,
+        remember_timeouts=True,
+        packages=manifest.packages,
+        private=[folder for folder in (manifest.folder, manifest.course) if folder is not None],
+    )
+
+
 def _loaded(sandbox: Sandbox, submission: Submission, errors: list[str]) -> Sandbox | Unavailable:
     """Wait for the submission to load; what the tests then call (the sandbox, or why nothing can run)."""
     report = sandbox.finish_loading()
@@ -107,15 +120,7 @@ def grade(
             target = Unavailable(f"the submission could not be read: {error}")
         else:
             errors.extend(submission.warnings)
-            sandbox = Sandbox(
-                submission,
-                limits,
-                module_name=manifest.id,
-                use_namespaces=use_namespaces,
-                remember_timeouts=True,
-                packages=manifest.packages,
-                private=[folder for folder in (manifest.folder, manifest.course) if folder is not None],
-            )
+            sandbox = _sandbox_for(submission, manifest, limits, use_namespaces)
             sandbox.spawn()  # the child starts while the harness and pytest are imported, just below
         from grader.grading.harness import HarnessPlugin, run_tests
 
@@ -134,9 +139,7 @@ def grade(
     if set(visibilities) == set(VISIBILITIES):
         check_points(manifest, tests)
     if sandbox is not None and sandbox.output_truncated:
-        errors.append(
-            f"the submission printed more than {limits.output_kb} KiB; only the first {limits.output_kb} KiB were kept"
-        )
+        errors.append(f"the submission printed more than {limits.output_kb} KiB; only the first were kept")
     errors.extend(f"grader error in {e}" for e in plugin.grader_errors)
     label = "all tests" if set(visibilities) == set(VISIBILITIES) else " and ".join(visibilities) + " tests"
     return GradingResult(

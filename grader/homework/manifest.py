@@ -149,6 +149,37 @@ def load(assignment: str | Path) -> Manifest:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{path}: not valid TOML: {error}") from None
+    require = _requirer(path)
+    limits_table = data.get("limits", {})
+    unknown = set(limits_table) - set(Limits.__dataclass_fields__)
+    if unknown:
+        raise UserError(
+            f"{path}: unknown [limits] keys {sorted(unknown)}; known: {sorted(Limits.__dataclass_fields__)}"
+        )
+    manifest = Manifest(
+        id=require(data, "id", str, "the top level"),
+        title=require(data, "title", str, "the top level"),
+        folder=folder.resolve(),
+        sources=tuple(require(data, "sources", list, "the top level")),
+        tasks=_tasks(data, path),
+        narrative=data.get("narrative", ""),
+        limits=Limits(**limits_table),
+        gradescope=_gradescope_container(data.get("gradescope", {}), path),
+        packages=_packages(data, path),
+        deadline=read_policy(data["deadline"], path) if "deadline" in data else None,
+        course=courses.course_of(folder),
+    )
+    for name in manifest.sources:
+        if courses.source_path(name, manifest.course) is None:
+            raise UserError(
+                f"{path}: source {name!r} is not a module of {courses.source_folders(manifest.course)} "
+                f"(no {name}.py there)"
+            )
+    return manifest
+
+
+def _requirer(path: Path):
+    """``require(table, key, kind, where)``: the value, or a UserError naming the manifest, the place and the key."""
 
     def require(table: dict, key: str, kind: type, where: str):
         if key not in table:
@@ -157,15 +188,20 @@ def load(assignment: str | Path) -> Manifest:
             raise UserError(f"{path}: {where} key {key!r} must be a {kind.__name__}, got {table[key]!r}")
         return table[key]
 
+    return require
+
+
+def _tasks(data: dict, path: Path) -> tuple[Task, ...]:
+    """The ``[[tasks]]``: at least one, each function once, each ``uses`` naming other tasks."""
+    require = _requirer(path)
     tasks = []
     for index, entry in enumerate(data.get("tasks", [])):
         where = f"[[tasks]] number {index + 1}"
-        points = require(entry, "points", (int, float), where)
         tasks.append(
             Task(
                 str(require(entry, "id", (str, int, float), where)),
                 require(entry, "function", str, where),
-                float(points),
+                float(require(entry, "points", (int, float), where)),
                 entry.get("title", ""),
                 tuple(require(entry, "uses", list, where)) if "uses" in entry else (),
             )
@@ -179,35 +215,7 @@ def load(assignment: str | Path) -> Manifest:
         unknown_uses = [name for name in task.uses if name not in names or name == task.function]
         if unknown_uses:
             raise UserError(f"{path}: task {task.id} ({task.function}) uses {unknown_uses}, which are not other tasks")
-
-    limits_table = data.get("limits", {})
-    unknown = set(limits_table) - set(Limits.__dataclass_fields__)
-    if unknown:
-        raise UserError(
-            f"{path}: unknown [limits] keys {sorted(unknown)}; known: {sorted(Limits.__dataclass_fields__)}"
-        )
-
-    gradescope = _gradescope_container(data.get("gradescope", {}), path)
-    manifest = Manifest(
-        id=require(data, "id", str, "the top level"),
-        title=require(data, "title", str, "the top level"),
-        folder=folder.resolve(),
-        sources=tuple(require(data, "sources", list, "the top level")),
-        tasks=tuple(tasks),
-        narrative=data.get("narrative", ""),
-        limits=Limits(**limits_table),
-        gradescope=gradescope,
-        packages=_packages(data, path),
-        deadline=read_policy(data["deadline"], path) if "deadline" in data else None,
-        course=courses.course_of(folder),
-    )
-    for name in manifest.sources:
-        if courses.source_path(name, manifest.course) is None:
-            raise UserError(
-                f"{path}: source {name!r} is not a module of {courses.source_folders(manifest.course)} "
-                f"(no {name}.py there)"
-            )
-    return manifest
+    return tuple(tasks)
 
 
 def _packages(data: dict, path: Path) -> tuple[str, ...]:
