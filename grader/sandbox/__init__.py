@@ -4,6 +4,7 @@
   the submission, sends requests with time limits, reads replies;
 - ``child.py``: the child process (standard library and numpy only), a fork
   server that answers requests on a fresh copy of the loaded submission;
+- ``view.py``: what the child sees: the folders its root shows, those hidden, its environment;
 - ``isolation.py``: what the child does to itself before student code runs
   (namespaces, a private root, limits, its own user);
 - ``users.py``: a user id of its own for every sandbox (root only);

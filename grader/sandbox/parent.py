@@ -45,10 +45,8 @@ import secrets
 import select
 import shutil
 import signal
-import site
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 import weakref
@@ -57,13 +55,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from grader.homework.course import ENVIRONMENT
 from grader.homework.manifest import DEFAULT_PACKAGES, Limits
-from grader.paths import PROJECT_ROOT
 
-from . import protocol, users
+from . import protocol, users, view
 from .calls import CallResult, OperationFailed, Status, TestMistake
 from .handles import Handle, reference_to
 from .protocol import Kind
@@ -72,28 +66,6 @@ if TYPE_CHECKING:
     from grader.grading.submission import Submission
 
 CHILD_SCRIPT = Path(__file__).with_name("child.py")
-SYSTEM_PATHS = [
-    "/usr",
-    "/bin",
-    "/sbin",
-    "/lib",
-    "/lib32",
-    "/lib64",
-    "/libx32",
-    "/etc/ld.so.cache",
-    "/etc/localtime",
-    "/dev/null",
-    "/dev/zero",
-    "/dev/random",
-    "/dev/urandom",
-]
-# Variables the child may see: numpy threads pinned to one, and the OpenBLAS
-# core settings some processors need for correct results.
-PASSED_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-# The project's own packages and folders: never visible in the child, even
-# where an installed copy sits inside a directory the child sees read-only.
-PROJECT_NAMES = ("reference", "grader", "assignments", "tests")
-
 # A fork server needs milliseconds to replace its fork; far more means something is wrong.
 RESET_SECONDS = 5.0
 # Objects one fork keeps for the grader at once. The grader frees what a test drops, so only a
@@ -106,42 +78,6 @@ class LoadReport:
     errors: list[dict] = field(default_factory=list)
     defined: list[str] = field(default_factory=list)
     fatal: str = ""
-
-
-def _python_paths() -> list[str]:
-    """Directories the child needs on sys.path: the standard library's and numpy's."""
-    paths = [
-        sysconfig.get_path("stdlib"),
-        sysconfig.get_path("platstdlib"),
-        os.path.join(sysconfig.get_path("platstdlib"), "lib-dynload"),
-        str(Path(np.__file__).resolve().parent.parent),
-    ]
-    return list(dict.fromkeys(p for p in paths if p and os.path.isdir(p)))
-
-
-def _read_only_paths() -> list[str]:
-    """What the child's root shows, read-only: system directories, Python's prefixes, numpy."""
-    paths = SYSTEM_PATHS + [sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parent)] + _python_paths()
-    kept: list[str] = []
-    for path in sorted(set(paths), key=len):
-        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
-            kept.append(path)
-    return kept
-
-
-def _hidden_paths(read_only: list[str], private: Sequence[Path] = ()) -> list[str]:
-    """The grader's folders under a read-only path: copies of the project (e.g. a non-editable install in
-    site-packages), the course folders (a homework's tests and solution), and ``private``."""
-    sites = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib"), *site.getsitepackages()}
-    candidates = [str(PROJECT_ROOT)] + [os.path.join(d, name) for d in sites if d for name in PROJECT_NAMES]
-    # The course folders as named, unchecked: a sandbox hides what it can and never fails on a bad name.
-    candidates += [os.path.abspath(entry) for entry in os.environ.get(ENVIRONMENT, "").split(os.pathsep) if entry]
-    candidates += [str(Path(path).resolve()) for path in private]
-    return [
-        path
-        for path in dict.fromkeys(candidates)
-        if os.path.isdir(path) and any(path == k or path.startswith(k.rstrip("/") + "/") for k in read_only)
-    ]
 
 
 class _Ended(Exception):
@@ -294,15 +230,15 @@ class Sandbox:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         config_read, config_write = os.pipe()
-        read_only = _read_only_paths()
+        read_only = view.read_only_paths()
         config = {
             "request_fd": request_read,
             "reply_fd": reply_write,
             "scratch": str(scratch),
             "root_dir": str(self._workdir / "root"),
             "read_only_paths": read_only,
-            "hidden_paths": _hidden_paths(read_only, self.private),
-            "python_paths": _python_paths(),
+            "hidden_paths": view.hidden_paths(read_only, self.private),
+            "python_paths": view.python_paths(),
             "use_namespaces": self.use_namespaces,
             "user": (self._user.uid, self._user.gid) if self._user else None,
             "module_name": self.module_name,
@@ -316,7 +252,7 @@ class Sandbox:
                 "handles": MAX_HANDLES,
                 "file_bytes": max(16 * 2**20, 4 * self.limits.output_kb * 1024),
             },
-            "environment": self._environment(),
+            "environment": view.environment(),
         }
         try:
             self._process = subprocess.Popen(
@@ -325,7 +261,7 @@ class Sandbox:
                 stdout=self._output_file,
                 stderr=subprocess.STDOUT,
                 pass_fds=(request_read, reply_write, config_read),
-                env=self._environment(),
+                env=view.environment(),
                 cwd=str(scratch),
                 start_new_session=True,
                 close_fds=True,
@@ -374,22 +310,6 @@ class Sandbox:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
-
-    def _environment(self) -> dict[str, str]:
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": "/scratch",
-            "TMPDIR": "/tmp",
-            "LANG": "C.UTF-8",
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "PYTHONHASHSEED": "0",
-            "MPLBACKEND": "Agg",  # plots draw to nothing: show() returns at once
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-        env.update({k: os.environ[k] for k in PASSED_VARIABLES if k in os.environ})
-        return env
 
     def _kill(self) -> None:
         """Kill the child and everything it started, then keep what it printed."""

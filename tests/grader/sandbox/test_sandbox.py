@@ -13,7 +13,7 @@ from grader.grading.submission import read_submission
 from grader.homework.manifest import Limits
 from grader.paths import PROJECT_ROOT
 from grader.sandbox import Sandbox
-from grader.sandbox import parent as sandbox_module
+from grader.sandbox import view as sandbox_module
 
 LIMITS = Limits(call_seconds=2, load_seconds=2, cpu_seconds=20, memory_mb=1024, output_kb=16, processes=32)
 
@@ -578,8 +578,8 @@ def test_an_installed_copy_of_the_project_inside_a_visible_directory_is_hidden(t
     (fake_site / "reference").mkdir(parents=True)
     (fake_site / "reference" / "__init__.py").write_text("ANSWER = 42\n")
     os.chmod(tmp_path, 0o755)
-    real = sandbox_module._read_only_paths
-    monkeypatch.setattr(sandbox_module, "_read_only_paths", lambda: real() + [str(fake_site)])
+    real = sandbox_module.read_only_paths
+    monkeypatch.setattr(sandbox_module, "read_only_paths", lambda: real() + [str(fake_site)])
     monkeypatch.setattr(
         sandbox_module, "site", type("site", (), {"getsitepackages": staticmethod(lambda: [str(fake_site)])})
     )
@@ -603,8 +603,8 @@ def test_a_course_folder_inside_a_visible_directory_is_hidden(tmp_path, monkeypa
     hidden_test.parent.mkdir(parents=True)
     hidden_test.write_text("EXPECTED = 0.25\n")
     os.chmod(tmp_path, 0o755)
-    real = sandbox_module._read_only_paths
-    monkeypatch.setattr(sandbox_module, "_read_only_paths", lambda: real() + [str(visible)])
+    real = sandbox_module.read_only_paths
+    monkeypatch.setattr(sandbox_module, "read_only_paths", lambda: real() + [str(visible)])
     course = visible / "my-course"
     monkeypatch.setenv("NN_GRADER_COURSE", str(course) if named_by == "NN_GRADER_COURSE" else "")
     private = [course] if named_by == "private" else []
