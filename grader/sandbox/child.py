@@ -37,6 +37,7 @@ import json
 import operator
 import os
 import secrets
+import select
 import signal
 import sys
 import traceback
@@ -317,10 +318,17 @@ def _plain_or_none(protocol, value):
 
 # ----- the process ------------------------------------------------------------------------------------------
 def main():
-    config_fd = int(sys.argv[1])
-    with os.fdopen(config_fd, "r") as f:
+    if sys.argv[1] == "--zygote":
+        return zygote(int(sys.argv[2]), int(sys.argv[3]))
+    with os.fdopen(int(sys.argv[1]), "r") as f:
         config = json.load(f)
-    sys.path[:0] = config["python_paths"]
+    isolation, protocol = prepare(config["python_paths"])
+    run(config, isolation, protocol)
+
+
+def prepare(python_paths):
+    """Import what every sandbox needs before isolation (numpy, and isolation.py and protocol.py by path)."""
+    sys.path[:0] = python_paths
     import numpy  # noqa: F401  (loaded before isolation, as student code will need it)
 
     here = os.path.dirname(os.path.abspath(__file__))
@@ -329,6 +337,86 @@ def main():
     import protocol
 
     sys.path.remove(here)
+    return isolation, protocol
+
+
+def zygote(bootstrap_fd, control_fd):
+    """Fork a sandbox for each request of the grader, from a process that imported numpy once.
+
+    The grader sends, on the control socket (a SOCK_SEQPACKET pair), one message per sandbox: its
+    configuration (JSON), with its request pipe, reply pipe and output file attached. This process
+    forks; the fork becomes the sandbox exactly as a fresh ``child.py CONFIG_FD`` would, from
+    isolation on. The grader is told the fork's pid, and later how it ended. Nothing of one sandbox
+    stays here for the next: the configuration and descriptors are dropped once forked.
+    """
+    import socket
+
+    with os.fdopen(bootstrap_fd, "r") as f:
+        bootstrap = json.load(f)
+    isolation, protocol = prepare(bootstrap["python_paths"])
+    isolation.die_with_parent()
+    control = socket.socket(fileno=control_fd)
+    # A fork's end wakes the loop at once (the grader may be waiting for it), through a self-pipe.
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    while True:
+        for pid, code in _reaped():
+            control.send(json.dumps({"ended": pid, "exit": code}).encode())
+        ready = select.select([control, wake_read], [], [])[0]
+        if wake_read in ready:
+            os.read(wake_read, 4096)
+        if control not in ready:
+            continue
+        message, fds, _, _ = socket.recv_fds(control, 1 << 20, 3)
+        if not message:
+            os._exit(0)  # the grader is gone
+        config = json.loads(message)
+        sandbox = os.fork()
+        if sandbox == 0:
+            control.close()
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for fd in (wake_read, wake_write):
+                os.close(fd)
+            _become_sandbox(config, fds, isolation, protocol)
+        for fd in fds:
+            os.close(fd)
+        control.send(json.dumps({"started": sandbox}).encode())
+
+
+def _become_sandbox(config, fds, isolation, protocol):
+    """In a fork of the zygote: the process a fresh child.py would be, on the descriptors received."""
+    try:
+        os.setsid()  # its own process group: the grader kills the sandbox and all it started as one
+        request_fd, reply_fd, output_fd = fds
+        for stream in (1, 2):
+            os.dup2(output_fd, stream)
+        os.close(output_fd)
+        os.chdir(config["scratch"])
+        os.environ.clear()
+        os.environ.update(config["environment"])
+        run({**config, "request_fd": request_fd, "reply_fd": reply_fd}, isolation, protocol)
+    finally:
+        os._exit(protocol.EXIT_GRADER_GONE)
+
+
+def _reaped():
+    """(pid, exit status) of every fork of the zygote that has ended since last asked."""
+    ended = []
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return ended
+        if pid == 0:
+            return ended
+        ended.append((pid, os.waitstatus_to_exitcode(status)))
+
+
+def run(config, isolation, protocol):
+    """Isolate this process, load the submission, and serve the grader's requests until it is done."""
     request_fd, reply_fd = config["request_fd"], config["reply_fd"]
     protections, off = isolation.isolate(config)
     # Process 1 of a PID namespace ignores signals it has no handler for, SIGXCPU included.

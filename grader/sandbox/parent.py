@@ -61,6 +61,7 @@ from . import protocol, users, view
 from .calls import CallResult, OperationFailed, Status, TestMistake
 from .handles import Handle, reference_to
 from .protocol import Kind
+from .zygote import Zygote
 
 if TYPE_CHECKING:
     from grader.grading.submission import Submission
@@ -97,6 +98,8 @@ class _Failed(Exception):
 class Sandbox:
     """One submission, loaded in a child process, answering requests.
 
+    ``use_zygote``: the child is forked by the grader process's zygote (zygote.py), which has
+    Python started and numpy imported already; without it, a fresh Python is started.
     ``remember_timeouts``: an operation that ran out of time once is not run
     again (its later uses time out at once), so an infinite loop costs its
     time limit once per grading, not once per test.
@@ -110,6 +113,7 @@ class Sandbox:
         use_namespaces: bool = True,
         remember_timeouts: bool = False,
         packages: tuple[str, ...] = DEFAULT_PACKAGES,
+        use_zygote: bool = True,
         private: Sequence[Path] = (),
     ):
         self.submission = submission
@@ -118,6 +122,7 @@ class Sandbox:
         self.limits = limits
         self.module_name = module_name
         self.use_namespaces = use_namespaces
+        self.use_zygote = use_zygote
         self.remember_timeouts = remember_timeouts
         self.packages = tuple(packages)
         self.protections: dict[str, str] = {}
@@ -226,10 +231,9 @@ class Sandbox:
         return scratch, file_name
 
     def _spawn(self, scratch: Path, file_name: str) -> None:
-        """Start the child with its configuration on a pipe of its own."""
+        """Start the child: forked by this process's zygote, or (without one) a fresh Python."""
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
-        config_read, config_write = os.pipe()
         read_only = view.read_only_paths()
         config = {
             "request_fd": request_read,
@@ -254,8 +258,22 @@ class Sandbox:
             },
             "environment": view.environment(),
         }
+        zygote = Zygote.shared() if self.use_zygote else None
         try:
-            self._process = subprocess.Popen(
+            if zygote is not None:
+                self._process = zygote.spawn(config, request_read, reply_write, self._output_file.fileno())
+            else:
+                self._process = self._fresh_child(config, scratch, request_read, reply_write)
+        finally:
+            for fd in (request_read, reply_write):
+                os.close(fd)
+        self._requests, self._replies = request_write, reply_read
+
+    def _fresh_child(self, config: dict, scratch: Path, request_read: int, reply_write: int) -> subprocess.Popen:
+        """A new ``python child.py CONFIG_FD``, its configuration on a pipe of its own."""
+        config_read, config_write = os.pipe()
+        try:
+            process = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-B", str(CHILD_SCRIPT), str(config_read)],
                 stdin=subprocess.DEVNULL,
                 stdout=self._output_file,
@@ -267,17 +285,16 @@ class Sandbox:
                 close_fds=True,
             )
         finally:
-            for fd in (request_read, reply_write, config_read):
-                os.close(fd)
+            os.close(config_read)
         with os.fdopen(config_write, "w") as f:
             json.dump(config, f)
-        self._requests, self._replies = request_write, reply_read
+        return process
 
     def close(self) -> None:
         self._kill()
         self._remove_workdir()
         if self._user is not None:
-            self._user.release()
+            self._user.release(leftovers_possible="processes" not in self.protections)
             self._user = None
 
     def reset(self) -> None:

@@ -55,11 +55,16 @@ class SandboxUser:
     def kill_processes(self) -> None:
         kill_processes_of(self.uid)
 
-    def release(self) -> None:
-        """Kill whatever still runs as this user, then give the id back."""
+    def release(self, leftovers_possible: bool = True) -> None:
+        """Kill whatever still runs as this user, then give the id back.
+
+        ``leftovers_possible=False`` when the sandbox had a PID namespace: nothing it started can have
+        outlived it, so there is nothing to kill (the next taker kills anyway, in case).
+        """
         if self._lock < 0:
             return
-        kill_processes_of(self.uid)
+        if leftovers_possible:
+            kill_processes_of(self.uid)
         os.close(self._lock)
         self._lock = -1
 
