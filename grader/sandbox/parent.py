@@ -49,7 +49,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,9 +56,9 @@ from typing import TYPE_CHECKING
 
 from grader.homework.manifest import DEFAULT_PACKAGES, Limits
 
-from . import protocol, users, view
-from .calls import CallResult, OperationFailed, Status, TestMistake
-from .handles import Handle, reference_to
+from . import client, protocol, users, view
+from .calls import CallResult, Status
+from .client import SandboxClient, _dict, _list
 from .protocol import Kind
 from .zygote import Zygote
 
@@ -69,9 +68,6 @@ if TYPE_CHECKING:
 CHILD_SCRIPT = Path(__file__).with_name("child.py")
 # A fork server needs milliseconds to replace its fork; far more means something is wrong.
 RESET_SECONDS = 5.0
-# Objects one fork keeps for the grader at once. The grader frees what a test drops, so only a
-# test that keeps this many alive (or a reply that holds this many) reaches it.
-MAX_HANDLES = 100_000
 
 
 @dataclass
@@ -95,14 +91,12 @@ class _Failed(Exception):
         self.status, self.message = status, message
 
 
-class Sandbox:
+class Sandbox(SandboxClient):
     """One submission, loaded in a child process, answering requests.
 
     ``use_zygote``: the child is forked by the grader process's zygote (zygote.py), which has
     Python started and numpy imported already; without it, a fresh Python is started.
-    ``remember_timeouts``: an operation that ran out of time once is not run
-    again (its later uses time out at once), so an infinite loop costs its
-    time limit once per grading, not once per test.
+    ``remember_timeouts``: see :class:`~grader.sandbox.client.SandboxClient`.
     """
 
     def __init__(
@@ -116,14 +110,13 @@ class Sandbox:
         use_zygote: bool = True,
         private: Sequence[Path] = (),
     ):
+        super().__init__(limits, remember_timeouts)
         self.submission = submission
         self.private = tuple(private)
         """Folders of the grader's (a homework's, a course's) hidden from student code wherever it could see them."""
-        self.limits = limits
         self.module_name = module_name
         self.use_namespaces = use_namespaces
         self.use_zygote = use_zygote
-        self.remember_timeouts = remember_timeouts
         self.packages = tuple(packages)
         self.protections: dict[str, str] = {}
         self.protections_off: list[str] = []
@@ -135,17 +128,6 @@ class Sandbox:
         self._process: subprocess.Popen | None = None
         self._workdir: Path | None = None
         self._user: users.SandboxUser | None = None  # its own user id while it lives (root only)
-        self._timed_out: dict[str, str] = {}
-        self.missing_hints: dict[str, str] = {}
-        """Why a function the submission lacks is missing (its part did not load), by name: said instead."""
-        # Handles: which test (reset) and which fork of the child they belong to, the methods of
-        # each type the current fork has described, and the handles dropped since the last request.
-        self._test, self._fork = 0, 0
-        self._methods: dict[str, frozenset[str]] = {}
-        self._released: list[str] = []
-        # The grader's one Handle per object: the child names an object by one id while the grader
-        # holds it, and frees it when a Handle of that id is dropped, so a second Handle would end it early.
-        self._handles: weakref.WeakValueDictionary[str, Handle] = weakref.WeakValueDictionary()
 
     # ----- life cycle ---------------------------------------------------------------
     def __enter__(self) -> Sandbox:
@@ -253,7 +235,7 @@ class Sandbox:
                 "memory_mb": self.limits.memory_mb,
                 "processes": self.limits.processes,
                 "output_bytes": self.limits.output_kb * 1024,
-                "handles": MAX_HANDLES,
+                "handles": client.MAX_HANDLES,
                 "file_bytes": max(16 * 2**20, 4 * self.limits.output_kb * 1024),
             },
             "environment": view.environment(),
@@ -317,12 +299,6 @@ class Sandbox:
         except (OSError, _Failed, _Ended):
             self._kill()
 
-    def _new_fork(self) -> None:
-        """Handles of the fork that served so far are gone with it."""
-        self._fork += 1
-        self._methods = {}
-        self._released = []
-
     def _remove_workdir(self) -> None:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
@@ -373,46 +349,8 @@ class Sandbox:
         self._output_file.close()
 
     # ----- requests -----------------------------------------------------------------
-    def call(self, function: str, *args, **kwargs) -> CallResult:
-        """Call the submission's ``function(*args, **kwargs)``; restart the child first if it died."""
-        return self.request("function", name=function, args=args, kwargs=kwargs, what=function)
-
-    def request(
-        self, op: str, *, target: Handle | None = None, name: str | None = None, args=(), kwargs=None, what: str
-    ) -> CallResult:
-        """One operation in the child (see child.py's ``_answer``); ``what`` names it in messages.
-
-        op: ``function`` (the submission's ``name``), ``method`` (``target.name(...)``),
-        ``attribute`` (``target.name``), ``setattr`` (``target.name = args[0]``),
-        ``operator`` (``operator.<name>(*args)``), ``call`` (``target(...)``).
-        """
-        if self.remember_timeouts and what in self._timed_out:
-            return CallResult(
-                Status.TIMEOUT, message=f"{self._timed_out[what]} in an earlier test, so it was not run again"
-            )
-        if not self.alive:
-            report = self.start()
-            if report.fatal:
-                return CallResult(Status.ERROR, message=report.fatal)
-        test, fork = self._test, self._fork
-        try:
-            message = protocol.to_plain(
-                {
-                    "kind": Kind.CALL,
-                    "op": op,
-                    "name": name,
-                    "args": list(args),
-                    "kwargs": dict(kwargs or {}),
-                    "free": self._released,
-                    "target": target,
-                },
-                on_object=lambda h: self._reference(h, test, fork),
-            )
-        except OperationFailed as failure:
-            return CallResult(failure.status, message=failure.message)
-        except (TestMistake, protocol.NotPlainData) as mistake:
-            raise TestMistake(f"{what}: {mistake}") from None
-        self._released = []
+    def _exchange(self, message: dict, op: str, what: str) -> CallResult:
+        """Send one request to the child and make its reply a result (see client.py's ``request``)."""
         try:
             request_id = self._send(message)
             reply = self._receive(time.monotonic() + self.limits.call_seconds, request_id)
@@ -428,75 +366,21 @@ class Sandbox:
             if failure.status == Status.TIMEOUT:
                 return self._timed_out_on(what)
             return self._died(f"running {what}", failure.message)
-        return self._result_of(reply, op, what)
+        return self._result_of(reply, op, what) or self._died(
+            f"running {what}", "it sent a reply the grader does not understand"
+        )
 
-    def _handle(self, handle_id: str, type_name: str) -> Handle:
-        """The Handle of the object the child calls ``handle_id``: the one the grader holds, or a new one."""
-        handle = self._handles.get(handle_id)
-        if handle is None or (handle._test, handle._fork) != (self._test, self._fork):
-            handle = Handle(self, handle_id, type_name, self._test, self._fork)
-            self._handles[handle_id] = handle
-        return handle
-
-    def _reference(self, handle, test: int, fork: int) -> dict:
-        return protocol.handle_reference(reference_to(handle, self, test, fork))
-
-    def _result_of(self, reply: dict, op: str, what: str) -> CallResult:
-        kind = reply.get("kind")
-        if kind == Kind.RESULT:
-            self._methods.update(
-                {protocol.short_text(k): frozenset(_list(v)) for k, v in _dict(reply.get("types")).items()}
-            )
-            changed = [protocol.short_text(name)[:100] for name in _list(reply.get("changed"))[:20]]
-            return CallResult(Status.OK, reply.get("value"), changed=changed)
-        if kind == Kind.MISSING and op == "function" and what in self.missing_hints:
-            return CallResult(Status.ERROR, message=self.missing_hints[what])
-        if kind == Kind.MISSING:
-            missing = (
-                f"the submission defines no function {what} (was it renamed, or did its cell fail?)"
-                if op == "function"
-                else f"{what} does not exist (was it renamed?)"
-            )
-            return CallResult(Status.ERROR, message=missing)
-        detail = protocol.short_text(reply.get("message", ""))
-        if kind == Kind.UNSENDABLE:
-            return CallResult(
-                Status.ERROR,
-                message=f"{what} returned {detail}, which cannot be graded; "
-                "return numbers, numpy arrays, lists or dicts",
-            )
-        if kind == Kind.HANDLE_LIMIT:
-            held, new = (reply.get(key) if type(reply.get(key)) is int else 0 for key in ("held", "new"))
-            if new > MAX_HANDLES:
-                return CallResult(
-                    Status.ERROR,
-                    message=f"{what} returned {new} objects, more than can be kept for grading ({MAX_HANDLES})",
-                )
-            raise TestMistake(
-                f"{what}: the test keeps {held} objects of the submission alive in the sandbox, and "
-                f"{new} more would pass the limit of {MAX_HANDLES}; drop the handles it no longer needs"
-            )
-        if kind == Kind.BAD_HANDLE:
-            return CallResult(Status.ERROR, message=f"{what}: {detail}")
-        if kind == Kind.ERROR:
-            return CallResult(Status.ERROR, message=f"{what} raised {detail}")
-        return self._died(f"running {what}", "it sent a reply the grader does not understand")
+    def _ensure_loaded(self) -> CallResult | None:
+        """A child to answer: a new one if the last one died (None), or why there is none."""
+        if not self.alive:
+            report = self.start()
+            if report.fatal:
+                return CallResult(Status.ERROR, message=report.fatal)
+        return None
 
     def _timed_out_on(self, what: str) -> CallResult:
         self._kill()
-        message = f"{what} did not return within {self.limits.call_seconds:g} s (an infinite loop?); it was stopped"
-        if self.remember_timeouts:
-            self._timed_out[what] = message
-        return CallResult(Status.TIMEOUT, message=message)
-
-    def methods_of(self, type_name: str) -> frozenset[str]:
-        """The method names of a type of the current fork's objects (sent by the child with its first handle)."""
-        return self._methods.get(type_name, frozenset())
-
-    def release_handle(self, handle_id: str, fork: int) -> None:
-        """A handle the grader dropped: the child forgets its object with the next request."""
-        if fork == self._fork:
-            self._released.append(handle_id)
+        return self._timed_out_result(what)
 
     def _died(self, doing: str, detail: str = "") -> CallResult:
         code = None
@@ -575,11 +459,3 @@ class Sandbox:
             raise _Failed(Status.CRASH, f"it sent {error.length} bytes, more than any reply may have") from None
         except protocol.ProtocolError as error:
             raise _Failed(Status.CRASH, f"it sent something that is not plain data ({error})") from None
-
-
-def _dict(value) -> dict:
-    return value if type(value) is dict else {}
-
-
-def _list(value) -> list:
-    return value if type(value) is list else []

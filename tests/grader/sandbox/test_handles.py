@@ -10,7 +10,7 @@ import pytest
 from grader.grading.submission import read_submission
 from grader.homework.manifest import Limits
 from grader.sandbox import Handle, OperationFailed, Sandbox, Status, TestMistake, value_of
-from grader.sandbox import parent as sandbox_module
+from grader.sandbox import client as sandbox_module
 from grader.sandbox.handles import ModuleFunction, identity, type_of
 
 LIMITS = Limits(call_seconds=3, load_seconds=5, cpu_seconds=30, memory_mb=1024, output_kb=16, processes=32)
