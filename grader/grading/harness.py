@@ -40,7 +40,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import io
-import math
 import os
 import sys
 import types
@@ -48,130 +47,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from grader.errors import UserError
-from grader.grading import compare, introspection, tolerances
-from grader.outputs.results import TestResult, TestStatus, Visibility
-from grader.sandbox import OperationFailed, Sandbox, Status, Unavailable
-from grader.sandbox.handles import ModuleFunction
-
-
-class Student:
-    """``student.forward_pass(...)`` calls the submission's function in the sandbox.
-
-    What comes back is plain data, or handles for objects that stay in the
-    sandbox (grader/sandbox/handles.py). A call that does not return raises
-    :class:`~grader.sandbox.OperationFailed`, which ends the test. Any
-    top-level name of the handout can be reached (``student.Tensor``); passed
-    as an argument, ``student.tanh`` names the submission's own function.
-    """
-
-    def __init__(self, sandbox: Sandbox | Unavailable, allowed: tuple[str, ...]):
-        self._sandbox, self._allowed = sandbox, allowed
-
-    def __getattr__(self, name: str) -> ModuleFunction:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if name not in self._allowed:
-            raise AttributeError(f"{name} is not a top-level name of this homework's handout")
-        return ModuleFunction(self._sandbox, name)
-
-    def __repr__(self) -> str:  # as a failed assert's explanation shows it: student.sigmoid(0.0)
-        return "student"
-
-
-class Credit:
-    def __init__(self):
-        self.fraction: float | None = None
-
-    def award(self, fraction: float) -> None:
-        """The share of this test's points earned if it fails (it earns all of them if it passes)."""
-        self.fraction = min(1.0, max(0.0, float(fraction)))
-
-
-class Unprinted(float):
-    """An intermediate the lecture does not print: the reference's value stands in (``worked_example.reference``)."""
-
-
-class WorkedExample:
-    """The lecture's worked example, intermediate by intermediate (every homework with printed numbers uses it).
-
-    Rows the lecture prints are compared at the precision it prints them, and decide the test; rows it
-    does not print are shown beside the reference's value (at the reference tolerance), so the table
-    marks where the student's computation really first parts from the right one.
-    """
-
-    def __init__(self, credit: Credit):
-        self.rows: list[dict] = []
-        self.credit = credit
-
-    @staticmethod
-    def reference(value: float) -> Unprinted:
-        """Stands for the lecture's printed value of an intermediate the lecture does not print."""
-        return Unprinted(value)
-
-    def row(self, name: str, student_value, printed: str | Unprinted) -> bool:
-        """Record the student's ``name`` beside the lecture's ``printed`` value; returns whether they match."""
-        try:
-            value = float(student_value)
-            if isinstance(printed, Unprinted):
-                matches = bool(np.isclose(value, printed, rtol=tolerances.FORWARD_RTOL, atol=tolerances.FORWARD_ATOL))
-            else:
-                matches = compare.matches_printed(value, printed)
-        except (TypeError, ValueError):
-            value, matches = None, False
-        self.rows.append(
-            {
-                "name": name,
-                "student": value if value is None or math.isfinite(value) else str(value),
-                "lecture": float(printed) if isinstance(printed, Unprinted) else printed,
-                "matches": matches,
-                "source": "reference" if isinstance(printed, Unprinted) else "lecture",
-            }
-        )
-        return matches
-
-    def check(self, function: str, rows: list[tuple[str, object, str | Unprinted]]) -> None:
-        """Record every (name, student's value, lecture's printed value or ``reference(value)``), in the order
-        the computation goes. The test earns the share of the lecture's printed rows that match, and fails
-        naming those that do not (the report shows every row, the first to differ marked)."""
-        verdicts = [
-            (name, self.row(name, value, printed), isinstance(printed, Unprinted)) for name, value, printed in rows
-        ]
-        printed = [(name, ok) for name, ok, unprinted in verdicts if not unprinted]
-        self.credit.award(sum(ok for _, ok in printed) / len(printed))
-        wrong = [name for name, ok in printed if not ok]
-        verb = "does" if len(wrong) == 1 else "do"
-        assert not wrong, (
-            f"{function}: {', '.join(wrong)} {verb} not match the lecture's worked example (see the table)"
-        )
-
-
-class Plots:
-    """Curves a test draws for the report: ``plots.add("loss per step", {"yours": [...], "reference": [...]})``.
-
-    Shown for visible tests only: a hidden test's curves would show its expected values.
-    """
-
-    MAX_PLOTS, MAX_VALUES = 6, 10_000
-
-    def __init__(self):
-        self.plots: list[dict] = []
-
-    def add(self, title: str, series: dict[str, list[float]], *, x_label: str = "step", y_label: str = "") -> None:
-        if len(self.plots) >= self.MAX_PLOTS:
-            return
-        kept = {str(name): [float(v) for v in list(values)[: self.MAX_VALUES]] for name, values in series.items()}
-        self.plots.append({"title": title, "x_label": x_label, "y_label": y_label, "series": kept})
-
-
-@dataclass
-class _CaseInfo:
-    points: float
-    functions: list[str]
-    visibility: Visibility
+from grader.grading import compare, introspection
+from grader.grading.cases import CaseInfo, Credit, Plots, Student, WorkedExample, case_result
+from grader.outputs.results import TestResult, Visibility
+from grader.sandbox import Sandbox, Unavailable
 
 
 @dataclass(eq=False)  # pytest keeps plugins in sets: identity hashing
@@ -191,8 +73,7 @@ class HarnessPlugin:
     """Called with each test case and its result (the build records visible cases through it)."""
     current: pytest.Item | None = None
     """The test case running now."""
-    _cases: dict[str, _CaseInfo] = field(default_factory=dict)
-    _extras: dict[str, dict] = field(default_factory=dict)
+    _cases: dict[str, CaseInfo] = field(default_factory=dict)
 
     # ----- configuration and collection ---------------------------------------------
     def pytest_configure(self, config):
@@ -221,7 +102,8 @@ class HarnessPlugin:
         folder = item.path.parent.name
         if folder not in set(Visibility):
             return f"tests live in tests/visible/ or tests/hidden/, not in {item.path.parent.name}/"
-        self._cases[item.nodeid] = _CaseInfo(points / cases, functions, Visibility(folder))
+        name = f"{Path(item.path).stem.removeprefix('test_')}::{item.name.removeprefix('test_')}"
+        self._cases[item.nodeid] = CaseInfo(name, points / cases, functions, Visibility(folder))
         return ""
 
     @staticmethod
@@ -245,19 +127,19 @@ class HarnessPlugin:
     @pytest.fixture
     def credit(self, request):
         credit = Credit()
-        self._extras.setdefault(request.node.nodeid, {})["credit"] = credit
+        self._cases[request.node.nodeid].fixtures["credit"] = credit
         return credit
 
     @pytest.fixture
     def plots(self, request):
         plots = Plots()
-        self._extras.setdefault(request.node.nodeid, {})["plots"] = plots
+        self._cases[request.node.nodeid].fixtures["plots"] = plots
         return plots
 
     @pytest.fixture
     def worked_example(self, request, credit):
         example = WorkedExample(credit)
-        self._extras.setdefault(request.node.nodeid, {})["worked_example"] = example
+        self._cases[request.node.nodeid].fixtures["worked_example"] = example
         return example
 
     # ----- running ------------------------------------------------------------------
@@ -279,57 +161,11 @@ class HarnessPlugin:
         outcome = yield
         report = outcome.get_result()
         if report.when == "call" or (report.when == "setup" and report.failed):
-            result = self._result(item, call)
+            error = call.excinfo.value if call.excinfo is not None else None
+            result = case_result(self._cases[item.nodeid], error, self.grader_errors)
             self.results.append(result)
             if self.observer is not None:
                 self.observer(item, result)
-
-    def _result(self, item, call) -> TestResult:
-        info = self._cases[item.nodeid]
-        extras = self._extras.pop(item.nodeid, {})
-        rows = extras["worked_example"].rows if "worked_example" in extras else []
-        name = f"{Path(item.path).stem.removeprefix('test_')}::{item.name.removeprefix('test_')}"
-        drawn = extras["plots"].plots if "plots" in extras else []
-        result = TestResult(
-            name,
-            0.0,
-            round(info.points, 6),
-            TestStatus.PASSED,
-            info.visibility,
-            info.functions,
-            details=rows,
-            plots=drawn,
-        )
-        error = call.excinfo.value if call.excinfo is not None else None
-        if error is None:
-            result.score = result.max_score
-            return result
-        result.status, result.message = self._failure(error, result)
-        credit = extras.get("credit")
-        if result.status is TestStatus.FAILED and credit is not None and credit.fraction:
-            result.score = round(result.max_score * credit.fraction, 6)
-        if not result.message.startswith(result.charged_to):
-            result.message = f"{result.charged_to}: {result.message}"
-        return result
-
-    def _failure(self, error: BaseException, result: TestResult) -> tuple[TestStatus, str]:
-        """How the test ended, and the message for the student, from what it raised."""
-        if isinstance(error, OperationFailed):
-            return _student_failure(error)
-        if isinstance(error, compare.WrongType):
-            return TestStatus.ERROR, str(error)
-        if isinstance(error, compare.Mismatch):
-            return TestStatus.FAILED, str(error)
-        if isinstance(error, AssertionError):
-            if result.hidden:
-                return TestStatus.FAILED, "wrong result (a hidden test: its details are not shown)"
-            return TestStatus.FAILED, introspection.student_message(error)
-        # Anything else is the test's own fault (TestMistake included), never the student's.
-        self.grader_errors.append(f"{result.name}: {type(error).__name__}: {error}")
-        return (
-            TestStatus.ERROR,
-            f"the test itself failed ({type(error).__name__}: {error}); please tell the course staff",
-        )
 
 
 def load_solution(source: str, name: str) -> types.ModuleType:
@@ -342,16 +178,6 @@ def load_solution(source: str, name: str) -> types.ModuleType:
     finally:
         del sys.modules[name]
     return module
-
-
-def _student_failure(error: OperationFailed) -> tuple[TestStatus, str]:
-    """A test's (status, message) when student code did not return: a blank still to fill is a plain failure."""
-    if error.status == Status.TIMEOUT:
-        return TestStatus.TIMEOUT, error.message
-    what, raised, _ = error.message.partition(" raised NotImplementedError")
-    if raised:
-        return TestStatus.FAILED, f"{what} is not implemented yet (it still raises NotImplementedError)"
-    return TestStatus.ERROR, error.message
 
 
 def _forget_test_modules(tests_root: Path) -> None:

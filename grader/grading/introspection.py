@@ -5,7 +5,7 @@ that a failure explains itself, but in the grader's terms::
 
     assert np.float64(0.5) == 0.25
      +  where np.float64(0.5) = <the submission's sigmoid_backward>(0.0)
-     +    where <the submission's sigmoid_backward> = <grader.grading.harness.Student object at 0x7f…>.sigmoid_backward
+     +    where <the submission's sigmoid_backward> = <grader.grading.cases.Student object at 0x7f…>.sigmoid_backward
 
 :func:`student_message` keeps what the explanation says about values and drops what it says about
 the grader's own objects::
