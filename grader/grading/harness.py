@@ -23,7 +23,10 @@ one it is charged to. Visibility comes from the folder: ``tests/visible`` or
 - ``worked_example``: ``worked_example.check(function, rows)`` records the
   student's value of every intermediate beside the lecture's printed one;
 - ``plots``: ``plots.add(title, {"yours": [...], "reference": [...]})`` draws
-  curves (a trajectory per step) in the report of a visible test.
+  curves (a trajectory per step) in the report of a visible test;
+- ``leaderboard``: ``leaderboard.add("Accuracy", 0.967)`` puts a value the
+  student's code reached on Gradescope's leaderboard (``order="asc"`` when
+  lower ranks higher, as a time does).
 
 A test passes, fails (a wrong answer: :class:`grader.grading.compare.Mismatch` or any
 AssertionError), or ends in ``error``/``timeout`` when the student's code
@@ -167,6 +170,26 @@ class Plots:
         self.plots.append({"title": title, "x_label": x_label, "y_label": y_label, "series": kept})
 
 
+class Leaderboard:
+    """Values for Gradescope's leaderboard: ``leaderboard.add("Accuracy", 0.967)``, one entry per name.
+
+    Higher ranks higher (``order="desc"``, Gradescope's default) unless ``order="asc"``. A value that is not a
+    finite number (a NaN the student's code reached) is left out: results.json cannot hold it.
+    """
+
+    ORDERS = ("desc", "asc")
+
+    def __init__(self):
+        self.entries: list[dict] = []
+
+    def add(self, name: str, value: float, *, order: str = "desc") -> None:
+        if order not in self.ORDERS:
+            raise ValueError(f"a leaderboard's order is 'desc' (higher ranks higher) or 'asc', not {order!r}")
+        self.entries = [entry for entry in self.entries if entry["name"] != str(name)]
+        if math.isfinite(float(value)):
+            self.entries.append({"name": str(name), "value": float(value), "order": order})
+
+
 @dataclass
 class _CaseInfo:
     points: float
@@ -255,6 +278,12 @@ class HarnessPlugin:
         return plots
 
     @pytest.fixture
+    def leaderboard(self, request):
+        board = Leaderboard()
+        self._extras.setdefault(request.node.nodeid, {})["leaderboard"] = board
+        return board
+
+    @pytest.fixture
     def worked_example(self, request, credit):
         example = WorkedExample(credit)
         self._extras.setdefault(request.node.nodeid, {})["worked_example"] = example
@@ -299,6 +328,7 @@ class HarnessPlugin:
             info.functions,
             details=rows,
             plots=drawn,
+            leaderboard=extras["leaderboard"].entries if "leaderboard" in extras else [],
         )
         error = call.excinfo.value if call.excinfo is not None else None
         if error is None:
