@@ -34,7 +34,7 @@ def uniform(shape: int | tuple[int, ...], a: float = 0.1, rng: np.random.Generat
     """Weights drawn independently from U[−a, a], "some range, such as [−0.1, 0.1]": an array of ``shape``.
 
     Every value lies in [−a, a]; their mean is 0 and their variance a²/3. Draw them from ``rng`` (the
-    reference draws ``rng.uniform(−a, a, size=shape)``), so the same seed gives the same weights.
+    reference draws ``rng.uniform(-a, a, size=shape)``), so the same seed gives the same weights.
     """
     if a < 0:
         raise ValueError(f"uniform init needs a ≥ 0, got {a}")
