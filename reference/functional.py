@@ -199,15 +199,20 @@ def mse_loss(o: Tensor, t) -> Tensor:
 def dropout(x: Tensor, p: float, training: bool, rng: np.random.Generator | None = None) -> Tensor:
     """Randomly zero entries with probability ``p`` at training time only.
 
-    ``p`` is the probability of *dropping* an entry. Kept entries are scaled
-    by 1/(1 − p) ("inverted dropout"), so the expected value of every entry is
-    unchanged and evaluation needs no rescaling: at evaluation (``training``
-    False) dropout is the identity. The mask is one draw
-    ``rng.random(x.shape) >= p`` from the injected generator.
+    ``p`` is the probability of *dropping* an entry: each entry is dropped
+    on its own, independently of the others, with a new draw at every call.
+    Kept entries are scaled by 1/(1 − p) ("inverted dropout"), so the
+    expected value of every entry is unchanged and evaluation needs no
+    rescaling: at evaluation (``training`` False) dropout is the identity.
+    p = 1 drops every entry (zeros, no division by 0). The result is a
+    Tensor computed from ``x``, so the gradient flows back through the kept
+    entries (scaled by 1/(1 − p) too) and not through the dropped ones. The
+    mask is one draw ``rng.random(x.shape) >= p`` from the injected generator.
     """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout probability p must lie in [0, 1], got {p}")
     x = as_tensor(x)
+    # BEGIN SOLUTION
     if not training or p == 0:
         return x
     if rng is None:
@@ -216,3 +221,4 @@ def dropout(x: Tensor, p: float, training: bool, rng: np.random.Generator | None
         return x * np.zeros(x.shape)
     keep = rng.random(x.shape) >= p
     return x * (keep / (1.0 - p))
+    # END SOLUTION

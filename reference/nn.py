@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from . import functional as F
-from . import init as initialisers
+from .functional import dropout, hardtanh, leaky_relu, relu, sigmoid, sign, tanh
+from .init import generator, uniform, xavier_uniform
 from .tensor import Tensor, as_tensor
 
 
@@ -92,8 +92,8 @@ class Module:
 Initialiser = Callable[[int, int, np.random.Generator], np.ndarray]
 
 _INITIALISERS: dict[str, Initialiser] = {
-    "xavier": lambda fan_in, fan_out, rng: initialisers.xavier_uniform(fan_in, fan_out, rng=rng),
-    "uniform": lambda fan_in, fan_out, rng: initialisers.uniform((fan_out, fan_in), a=0.1, rng=rng),
+    "xavier": lambda fan_in, fan_out, rng: xavier_uniform(fan_in, fan_out, rng=rng),
+    "uniform": lambda fan_in, fan_out, rng: uniform((fan_out, fan_in), a=0.1, rng=rng),
 }
 
 
@@ -115,7 +115,7 @@ class Linear(Module):
         draw = _INITIALISERS.get(init) if isinstance(init, str) else init
         if draw is None:
             raise ValueError(f"unknown init {init!r}; use one of {sorted(_INITIALISERS)} or a callable")
-        weight = np.asarray(draw(in_features, out_features, initialisers.generator(rng)), dtype=np.float64)
+        weight = np.asarray(draw(in_features, out_features, generator(rng)), dtype=np.float64)
         if weight.shape != (out_features, in_features):
             raise ValueError(f"init returned shape {weight.shape}, expected (out, in) = {(out_features, in_features)}")
         self.weight = Tensor(weight, requires_grad=True)
@@ -146,27 +146,27 @@ class Sequential(Module):
 
 class ReLU(Module):
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
+        return relu(x)
 
 
 class Sigmoid(Module):
     def forward(self, x: Tensor) -> Tensor:
-        return F.sigmoid(x)
+        return sigmoid(x)
 
 
 class Tanh(Module):
     def forward(self, x: Tensor) -> Tensor:
-        return F.tanh(x)
+        return tanh(x)
 
 
 class Sign(Module):
     def forward(self, x: Tensor) -> Tensor:
-        return F.sign(x)
+        return sign(x)
 
 
 class Hardtanh(Module):
     def forward(self, x: Tensor) -> Tensor:
-        return F.hardtanh(x)
+        return hardtanh(x)
 
 
 class LeakyReLU(Module):
@@ -174,7 +174,7 @@ class LeakyReLU(Module):
         self.negative_slope = negative_slope
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
+        return leaky_relu(x, self.negative_slope)
 
 
 class Dropout(Module):
@@ -184,10 +184,10 @@ class Dropout(Module):
         if not 0 <= p <= 1:
             raise ValueError(f"dropout probability p must lie in [0, 1], got {p}")
         self.p = p
-        self.rng = initialisers.generator(rng)
+        self.rng = generator(rng)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training, self.rng)
+        return dropout(x, self.p, self.training, self.rng)
 
 
 ACTIVATIONS: dict[str, type[Module]] = {
@@ -220,7 +220,7 @@ class MLP(Sequential):
             raise ValueError(f"an MLP needs at least an input and an output size, got sizes={sizes}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; use one of {sorted(ACTIVATIONS)}")
-        rng = initialisers.generator(rng)
+        rng = generator(rng)
         layers: list[Module] = []
         for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(Linear(fan_in, fan_out, init=init, rng=rng))
@@ -229,3 +229,18 @@ class MLP(Sequential):
                 if dropout > 0:
                     layers.append(Dropout(dropout, rng=rng))
         super().__init__(*layers)
+
+
+def mlp_factory(
+    sizes: list[int],
+    activation: str = "relu",
+    init: str | Initialiser = "xavier",
+    dropout: float = 0.0,
+) -> Callable[[np.random.Generator], MLP]:
+    """``make_model`` for random restarts and a learning-rate sweep: a function rng ↦ MLP(sizes, ..., rng=rng)
+    that draws a new model from the generator it is given, each time it is called."""
+
+    def make_model(rng: np.random.Generator) -> MLP:
+        return MLP(sizes, activation=activation, init=init, dropout=dropout, rng=rng)
+
+    return make_model

@@ -33,6 +33,8 @@ def results_json(result: GradingResult, manifest: manifests.Manifest | None = No
       task (``"1.3.2"``); tests are listed in the manifest's task order.
     - ``tags``: the student functions the test exercises; ``extra_data``: our own status (passed, failed,
       error or timeout). ``score`` is the sum of the tests' scores.
+    - ``leaderboard``: only when a test recorded values for it (the ``leaderboard`` fixture), one
+      ``{"name", "value", "order"}`` per name; Gradescope shows it when the assignment enables leaderboards.
     """
     if manifest is None:
         try:
@@ -65,6 +67,15 @@ def results_json(result: GradingResult, manifest: manifests.Manifest | None = No
             "protections_off": list(result.protections_off),
         },
     }
+    if result.leaderboard:
+        data["leaderboard"] = [
+            {
+                "name": str(entry["name"]),
+                "value": formatting.finite(entry["value"]),
+                "order": entry.get("order", "desc"),
+            }
+            for entry in result.leaderboard
+        ]
     return formatting.json_safe(data)
 
 

@@ -139,6 +139,26 @@ class _CaseInfo:
     visibility: Visibility
 
 
+class Leaderboard:
+    """Values for Gradescope's leaderboard: ``leaderboard.add("Accuracy", 0.967)``, one entry per name.
+
+    Higher ranks higher (``order="desc"``, Gradescope's default) unless ``order="asc"``. A value that is not a
+    finite number (a NaN the student's code reached) is left out: results.json cannot hold it.
+    """
+
+    ORDERS = ("desc", "asc")
+
+    def __init__(self):
+        self.entries: list[dict] = []
+
+    def add(self, name: str, value: float, *, order: str = "desc") -> None:
+        if order not in self.ORDERS:
+            raise ValueError(f"a leaderboard's order is 'desc' (higher ranks higher) or 'asc', not {order!r}")
+        self.entries = [entry for entry in self.entries if entry["name"] != str(name)]
+        if math.isfinite(float(value)):
+            self.entries.append({"name": str(name), "value": float(value), "order": order})
+
+
 @dataclass
 class CaseInfo:
     """A test case as collected: its name in results, its share of the test's points, its functions."""
@@ -148,7 +168,7 @@ class CaseInfo:
     functions: list[str]
     visibility: Visibility
     fixtures: dict = field(default_factory=dict)
-    """The case's credit, worked_example and plots, once the test asked for them."""
+    """The case's credit, worked_example, plots and leaderboard, once the test asked for them."""
 
 
 def case_result(info: CaseInfo, error: BaseException | None, grader_errors: list[str]) -> TestResult:
@@ -167,6 +187,7 @@ def case_result(info: CaseInfo, error: BaseException | None, grader_errors: list
         info.functions,
         details=fixtures["worked_example"].rows if "worked_example" in fixtures else [],
         plots=fixtures["plots"].plots if "plots" in fixtures else [],
+        leaderboard=fixtures["leaderboard"].entries if "leaderboard" in fixtures else [],
     )
     if error is None:
         result.score = result.max_score

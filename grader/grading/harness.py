@@ -23,7 +23,10 @@ one it is charged to. Visibility comes from the folder: ``tests/visible`` or
 - ``worked_example``: ``worked_example.check(function, rows)`` records the
   student's value of every intermediate beside the lecture's printed one;
 - ``plots``: ``plots.add(title, {"yours": [...], "reference": [...]})`` draws
-  curves (a trajectory per step) in the report of a visible test.
+  curves (a trajectory per step) in the report of a visible test;
+- ``leaderboard``: ``leaderboard.add("Accuracy", 0.967)`` puts a value the
+  student's code reached on Gradescope's leaderboard (``order="asc"`` when
+  lower ranks higher, as a time does).
 
 A test passes, fails (a wrong answer: :class:`grader.grading.compare.Mismatch` or any
 AssertionError), or ends in ``error``/``timeout`` when the student's code
@@ -51,7 +54,7 @@ import pytest
 
 from grader.errors import UserError
 from grader.grading import compare, introspection
-from grader.grading.cases import CaseInfo, Credit, Plots, Student, WorkedExample, case_result
+from grader.grading.cases import CaseInfo, Credit, Leaderboard, Plots, Student, WorkedExample, case_result
 from grader.outputs.results import TestResult, Visibility
 from grader.sandbox import Sandbox, Unavailable
 
@@ -135,6 +138,12 @@ class HarnessPlugin:
         plots = Plots()
         self._cases[request.node.nodeid].fixtures["plots"] = plots
         return plots
+
+    @pytest.fixture
+    def leaderboard(self, request):
+        board = Leaderboard()
+        self._cases[request.node.nodeid].fixtures["leaderboard"] = board
+        return board
 
     @pytest.fixture
     def worked_example(self, request, credit):

@@ -4,7 +4,8 @@ Its JSON is DESIGN.md's contract::
 
     {"assignment", "submission", "score", "max_score", "label",
      "tests": [{"name", "score", "max_score", "status": "passed|failed|error|timeout",
-                "visibility": "visible|hidden", "functions": [...], "message", "details"}],
+                "visibility": "visible|hidden", "functions": [...], "message", "details", "plots",
+                "leaderboard": [{"name", "value", "order"}]}],
      "errors": [...], "protections": {...}, "protections_off": [...], "execution_time"}
 
 Writing is atomic: a result file is either absent or complete.
@@ -59,6 +60,8 @@ class TestResult:
     """Rows {"name", "student", "lecture", "matches"} for the lecture's worked examples."""
     plots: list[dict] = field(default_factory=list)
     """Curves {"title", "x_label", "y_label", "series": {name: [values]}}: the student's beside the reference's."""
+    leaderboard: list[dict] = field(default_factory=list)
+    """Entries {"name", "value", "order"} for Gradescope's leaderboard: what the student's code reached."""
 
     def __post_init__(self):
         self.status, self.visibility = TestStatus(self.status), Visibility(self.visibility)
@@ -99,6 +102,16 @@ class GradingResult:
     def loaded(self) -> bool:
         """False when nothing could be graded: the submission did not load, so every test is an error."""
         return not (self.tests and all(test.status is TestStatus.ERROR for test in self.tests))
+
+    @property
+    def leaderboard(self) -> list[dict]:
+        """The tests' leaderboard entries, one per name (a later test's value of a name replaces an earlier one)."""
+        entries: dict[str, dict] = {}
+        for test in self.tests:
+            for entry in test.leaderboard:
+                entries.pop(entry["name"], None)
+                entries[entry["name"]] = entry
+        return list(entries.values())
 
     def function_scores(self, visibility: Visibility | None = None) -> dict[str, tuple[float, float]]:
         """(score, max_score) per student function, each test charged to the first function it names.

@@ -292,6 +292,17 @@ def test_dropout_with_same_seed_gives_same_mask():
     np.testing.assert_array_equal(first, second)
 
 
+def test_dropout_with_p_one_drops_every_entry_without_dividing_by_zero():
+    y = F.dropout(Tensor(np.ones((4, 5))), p=1.0, training=True, rng=np.random.default_rng(16)).data
+    np.testing.assert_array_equal(y, np.zeros((4, 5)))
+
+
+def test_dropout_draws_a_new_mask_at_every_call():
+    x, generator = Tensor(np.ones((20, 30))), np.random.default_rng(17)
+    first, second = (F.dropout(x, p=0.5, training=True, rng=generator).data for _ in range(2))
+    assert not np.array_equal(first, second)
+
+
 def test_dropout_gradient_flows_only_through_kept_entries_scaled():
     x = Tensor(np.ones((20, 30)), requires_grad=True)
     y = F.dropout(x, p=0.25, training=True, rng=np.random.default_rng(15))

@@ -203,6 +203,16 @@ def test_mlp_with_dropout_puts_dropout_after_each_hidden_activation():
     assert kinds == [nn.Linear, nn.ReLU, nn.Dropout, nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]
 
 
+def test_mlp_factory_draws_a_new_mlp_from_the_generator_it_is_given():
+    make_model = nn.mlp_factory([4, 8, 3], activation="tanh", dropout=0.2)
+    first, again, other = make_model(rng(30)), make_model(rng(30)), make_model(rng(31))
+    assert [type(layer) for layer in first.layers] == [nn.Linear, nn.Tanh, nn.Dropout, nn.Linear]
+    assert first is not again
+    for a, b in zip(first.state_dict(), again.state_dict()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first.state_dict()[0], other.state_dict()[0])
+
+
 def test_mlp_layer_shapes_follow_sizes():
     model = nn.MLP([4, 8, 3], rng=rng(28))
     assert [p.shape for p in model.parameters()] == [(8, 4), (8,), (3, 8), (3,)]
@@ -254,6 +264,10 @@ def test_different_seeds_give_different_weights():
 
 
 # ----- init ------------------------------------------------------------------------------------
+
+
+def test_seeded_is_numpys_default_generator_of_that_seed():
+    np.testing.assert_array_equal(init.seeded(5).random(4), np.random.default_rng(5).random(4))
 
 
 def test_uniform_default_range_is_minus_to_plus_tenth():

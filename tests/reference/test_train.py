@@ -68,6 +68,96 @@ def test_shuffling_without_a_generator_is_an_error():
         list(train.batches(5, 2))
 
 
+def test_shuffled_moves_every_label_with_its_input():
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.arange(10)
+    X_shuffled, y_shuffled = train.shuffled(X, y, np.random.default_rng(0))
+    np.testing.assert_array_equal(X_shuffled, X[y_shuffled])
+    assert sorted(y_shuffled.tolist()) == list(range(10)) and not np.array_equal(y_shuffled, y)
+
+
+def test_shuffled_draws_a_new_order_at_each_call_the_same_sequence_for_a_seed():
+    def orders(seed):
+        rng = np.random.default_rng(seed)
+        return [train.shuffled(np.arange(30), np.arange(30), rng)[1] for _ in range(3)]
+
+    first, again = orders(1), orders(1)
+    assert not np.array_equal(first[0], first[1])
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_shuffled_leaves_its_arguments_as_they_were():
+    X, y = np.arange(12.0).reshape(6, 2), np.arange(6)
+    train.shuffled(X, y, np.random.default_rng(2))
+    np.testing.assert_array_equal(X, np.arange(12.0).reshape(6, 2))
+    np.testing.assert_array_equal(y, np.arange(6))
+
+
+def test_shuffled_needs_a_generator_and_one_label_per_row():
+    with pytest.raises(ValueError, match="rng"):
+        train.shuffled(np.zeros((3, 2)), np.zeros(3), None)
+    with pytest.raises(TypeError, match="Generator"):
+        train.shuffled(np.zeros((3, 2)), np.zeros(3), 0)
+    with pytest.raises(ValueError, match="labels"):
+        train.shuffled(np.zeros((3, 2)), np.zeros(4), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    ("n", "batch_size", "sizes"),
+    [(10, 4, [4, 4, 2]), (12, 4, [4, 4, 4]), (10, None, [10]), (3, 5, [3]), (3, 1, [1, 1, 1])],
+)
+def test_get_batches_are_consecutive_rows_the_last_partial_batch_kept_none_empty(n, batch_size, sizes):
+    X, y = np.arange(2.0 * n).reshape(n, 2), np.arange(n)
+    got = train.get_batches(X, y, batch_size)
+    assert [len(y_batch) for _, y_batch in got] == sizes
+    np.testing.assert_array_equal(np.concatenate([X_batch for X_batch, _ in got]), X)
+    np.testing.assert_array_equal(np.concatenate([y_batch for _, y_batch in got]), y)
+
+
+def test_get_batches_rejects_a_batch_size_below_one():
+    with pytest.raises(ValueError, match="batch_size"):
+        train.get_batches(np.zeros((3, 2)), np.zeros(3), 0)
+
+
+def test_train_epoch_takes_one_optimizer_step_per_batch_in_training_mode():
+    X, y = _toy_problem(n=10)
+    model = _ModeSpy()
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    steps = []
+    optimizer.step = lambda closure: steps.append(closure())
+    model.eval()
+    train.train_epoch(model, optimizer, train.get_batches(X, y, 4), F.cross_entropy)
+    assert len(steps) == 3 and model.modes == [True, True, True]
+
+
+def test_history_records_one_epoch_per_split_and_is_plain_data():
+    history = train.History()
+    history.record("train", 0.5, 0.8)
+    history.record("dev", 0.7, 0.6)
+    history.lr.append(0.1)
+    assert history.to_dict() == {
+        "train_loss": [0.5],
+        "train_accuracy": [0.8],
+        "dev_loss": [0.7],
+        "dev_accuracy": [0.6],
+        "lr": [0.1],
+        "best_epoch": None,
+        "stopped_epoch": None,
+    }
+
+
+def test_step_schedule_decays_once_and_gives_reduce_on_plateau_the_dev_loss():
+    optimizer = optim.SGD([Tensor(np.zeros(2), requires_grad=True)], lr=0.1)
+    history = train.History(dev_loss=[3.0])
+    train.step_schedule(schedules.ExponentialDecay(optimizer, gamma=0.5), history)
+    assert optimizer.lr == pytest.approx(0.05, rel=1e-12)
+    plateau = schedules.ReduceOnPlateau(optimizer, patience=1)
+    train.step_schedule(plateau, history)
+    assert plateau.best == 3.0
+    train.step_schedule(None, history)  # no schedule: nothing to do
+
+
 def test_fit_is_deterministic_for_a_seed():
     X, y = _toy_problem()
 
@@ -143,6 +233,36 @@ def test_improvements_smaller_than_min_delta_do_not_count(monkeypatch):
 def test_without_patience_every_epoch_runs(monkeypatch):
     _, history, _ = _scripted_fit(monkeypatch, [1.0, 2.0, 3.0, 4.0])
     assert history.stopped_epoch is None and history.epochs_run == 4 and history.best_epoch == 1
+
+
+def _stopping_run(curve, patience, min_delta=0.0):
+    """An EarlyStopping fed ``curve``, the weights of epoch e being the array [e]; its state after each epoch."""
+    stopping, model, states = train.EarlyStopping(patience, min_delta), nn.Module(), []
+    model.w = Tensor(np.zeros(1), requires_grad=True)
+    for epoch, dev_loss in enumerate(curve, start=1):
+        model.load_state_dict([np.array([float(epoch)])])
+        stop = stopping.update(epoch, dev_loss, model)
+        states.append((stop, stopping.best_epoch, stopping.epochs_without_improvement))
+    return stopping, states
+
+
+def test_early_stopping_counts_epochs_without_improvement_and_keeps_the_best_weights():
+    stopping, states = _stopping_run([1.0, 0.8, 0.8, 0.9, 0.7, 0.75, 0.76], patience=2)
+    assert states == [
+        (False, 1, 0),
+        (False, 2, 0),
+        (False, 2, 1),  # a tie with the best is no improvement
+        (True, 2, 2),
+        (False, 5, 0),
+        (False, 5, 1),
+        (True, 5, 2),
+    ]
+    assert stopping.best_loss == 0.7 and stopping.best_state[0].tolist() == [5.0]
+
+
+def test_early_stopping_needs_more_than_min_delta_and_without_patience_never_stops():
+    _, states = _stopping_run([1.0, 0.95, 0.85], patience=None, min_delta=0.1)
+    assert states == [(False, 1, 0), (False, 1, 1), (False, 3, 0)]
 
 
 # ----- dropout: active in training only ----------------------------------------------
@@ -320,6 +440,17 @@ def test_random_restarts_keep_the_seed_best_on_the_dev_set(digits_split):
     assert result.seed == seeds[int(np.argmax(one_by_one))]
     assert [row["dev_accuracy"] for row in result.table] == one_by_one
     assert train.evaluate(result.model, X_dev, y_dev)[1] == max(one_by_one)
+
+
+def test_random_restarts_break_a_dev_accuracy_tie_by_the_lower_dev_loss(monkeypatch):
+    """Seeds 0 and 1 tie on accuracy; seed 1 has the lower loss, so it is kept although it comes later."""
+    measured = iter([(0.5, 0.8), (0.4, 0.8), (0.3, 0.7)])
+    monkeypatch.setattr(train, "evaluate", lambda model, X, y, loss="cross_entropy": next(measured))
+    monkeypatch.setattr(train, "fit", lambda model, optimizer, *args, **kwargs: train.History())
+    result = train.random_restarts(
+        lambda rng: nn.Linear(2, 2, rng=rng), lambda params: None, [0, 1, 2], None, None, None, None
+    )
+    assert result.seed == 1 and [row["seed"] for row in result.table] == [0, 1, 2]
 
 
 # ----- ensembles ---------------------------------------------------------------------

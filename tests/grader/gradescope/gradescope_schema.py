@@ -15,7 +15,13 @@ gradescope/autograder_samples, docs/specs.md, "Output format":
         [ { "score": 2.0, "max_score": 2.0, "status": "passed", "name": "Your name here", "name_format": "text",
             "number": "1.1", "output": "Giant multiline string ...", "output_format": "text",
             "tags": ["tag1", "tag2", "tag3"], "visibility": "visible", "extra_data": {} }, ... ],
-      "leaderboard": [...] }
+      "leaderboard": // Optional, will set up leaderboards for these values
+        [ {"name": "Accuracy", "value": .926}, {"name": "Time", "value": 15.1, "order": "asc"},
+          {"name": "Stars", "value": "*****"} ] }
+
+Leaderboards (gradescope-autograders.readthedocs.io/en/latest/leaderboards/): "You can specify the sort
+order for a quantity by specifying an "order" property. The default is "desc" for descending, i.e. higher
+scores rank higher, but for quantities like execution time you may want to sort them in ascending order."
 
 "Options for the visibility field are as follows: hidden ... after_due_date ... after_published:
 test case will be shown only when the assignment is explicitly published from the "Review Grades"
@@ -53,6 +59,7 @@ TEST_FIELDS = {
     "visibility": str,
     "extra_data": dict,
 }
+LEADERBOARD_FIELDS = {"name", "value", "order"}
 # What our results.json always carries (the specification makes every field optional).
 TOP_KEYS = {
     "score",
@@ -90,6 +97,10 @@ def check_schema(data: dict) -> None:
         assert all(isinstance(t, str) for t in test["tags"])
     if data["tests"]:
         assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
+    for entry in data.get("leaderboard", []):
+        assert set(entry) <= LEADERBOARD_FIELDS and {"name", "value"} <= set(entry), entry
+        assert isinstance(entry["name"], str) and isinstance(entry["value"], (int, float, str)), entry
+        assert entry.get("order", "desc") in ("asc", "desc"), entry
 
 
 def read_results(path) -> dict:

@@ -135,6 +135,22 @@ def test_hidden_tests_are_shown_after_publication_without_expected_values():
     assert data["extra_data"]["function_scores"]["forward_pass"] == {"score": 0.5, "max_score": 2.0}
 
 
+def test_a_leaderboard_is_written_only_when_a_test_recorded_one_in_gradescopes_shape():
+    assert "leaderboard" not in gradescope.results_json(synthetic_result())
+    result = synthetic_result()
+    result.tests[0].leaderboard = [{"name": "Accuracy", "value": 0.5, "order": "desc"}]
+    result.tests[1].leaderboard = [
+        {"name": "Accuracy", "value": 0.926, "order": "desc"},
+        {"name": "Time", "value": 15.1, "order": "asc"},
+    ]
+    data = gradescope.results_json(result)
+    check_schema(data)
+    assert data["leaderboard"] == [
+        {"name": "Accuracy", "value": 0.926, "order": "desc"},
+        {"name": "Time", "value": 15.1, "order": "asc"},
+    ]
+
+
 def test_the_worked_example_shows_the_intermediates_as_text():
     data = gradescope.results_json(synthetic_result())
     output = next(t for t in data["tests"] if t["name"] == "worked_example::forward")["output"]
