@@ -173,12 +173,15 @@ def _build(args) -> int:
 
     manifest = manifests.load(args.assignment)
     dist = args.dist or (manifest.course / "dist" if manifest.course is not None else DEFAULT_DIST_DIR)
-    written = build_homework(manifest, dist)
+    notes: list[str] = []
+    written = build_homework(manifest, dist, notes)
     print(f"built {manifest.id}: {manifest.title}")
     for key, path in written.items():
         print(f"  {key.replace('_', ' '):18} {path}")
     for warning in container_warnings(manifest):  # the zip is built all the same: the instructor decides
         print(f"grader build: warning: {manifest.id}: {warning}", file=sys.stderr)
+    for note in notes:
+        print(f"grader build: note: {manifest.id}: {note}", file=sys.stderr)
     return 0
 
 

@@ -106,7 +106,7 @@ def _grade_one(job: _Job) -> tuple[dict, str, str, str | None]:
 
 def _notebook_page(job: _Job) -> tuple[str | None, dict[str, str]]:
     """A notebook submission rendered for the TA, and the cell defining each function (else (None, {}))."""
-    from grader.grading.grade import where_defined
+    from grader.grading.loading import where_defined
     from grader.grading.submission import read_submission
     from grader.outputs import notebook_view
 

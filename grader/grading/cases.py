@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from grader.grading import compare, introspection, tolerances
+from grader.grading.checks import check
 from grader.outputs.results import TestResult, TestStatus, Visibility
 from grader.sandbox.calls import OperationFailed, Status, Unavailable
 from grader.sandbox.handles import ModuleFunction
@@ -51,6 +52,7 @@ class Credit:
     def __init__(self):
         self.fraction: float | None = None
 
+    @check(student=("fraction",))
     def award(self, fraction: float) -> None:
         """The share of this test's points earned if it fails (it earns all of them if it passes)."""
         self.fraction = min(1.0, max(0.0, float(fraction)))
@@ -98,6 +100,7 @@ class WorkedExample:
         )
         return matches
 
+    @check(student=("rows",))
     def check(self, function: str, rows: list[tuple[str, object, str | Unprinted]]) -> None:
         """Record every (name, student's value, lecture's printed value or ``reference(value)``), in the order
         the computation goes. The test earns the share of the lecture's printed rows that match, and fails
@@ -130,13 +133,6 @@ class Plots:
             return
         kept = {str(name): [float(v) for v in list(values)[: self.MAX_VALUES]] for name, values in series.items()}
         self.plots.append({"title": title, "x_label": x_label, "y_label": y_label, "series": kept})
-
-
-@dataclass
-class _CaseInfo:
-    points: float
-    functions: list[str]
-    visibility: Visibility
 
 
 class Leaderboard:

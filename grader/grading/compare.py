@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 
 from grader.grading import diagnose, tolerances
+from grader.grading.checks import check
 from grader.sandbox.handles import Handle, type_of
 
 reveal_expected: contextvars.ContextVar[bool] = contextvars.ContextVar("reveal_expected", default=True)
@@ -60,6 +61,7 @@ def _as_array(value) -> np.ndarray | None:
     return None
 
 
+@check
 def assert_close(
     got,
     expected,
@@ -111,6 +113,7 @@ def assert_close(
     raise Mismatch(f"{name}: wrong value{where}: {detail}, relative error {_relative(g, e):.2e}{count}{hint}")
 
 
+@check
 def assert_unchanged(changed: list[str], *, name: str) -> None:
     """Raise :class:`Mismatch` if the student's ``name`` changed any of its arguments in place (see
     ``student.f.with_changes(...)``): a function told to leave its arguments as they were must return new values."""
@@ -119,6 +122,38 @@ def assert_unchanged(changed: list[str], *, name: str) -> None:
             f"{name} changed its argument{'s' if len(changed) > 1 else ''} {', '.join(changed)} in place; "
             "leave the arguments as they were and return new values"
         )
+
+
+KINDS = {
+    "dict": (dict,),
+    "list": (list,),
+    "number": (int, float, np.number),
+    "array": (np.ndarray,),
+    "object": (Handle,),
+}
+"""What :func:`assert_kind` can ask for, as the grader receives it (a tuple arrives as a list)."""
+
+
+@check
+def assert_kind(got, kind: str, *, name: str, what: str = "") -> None:
+    """Raise :class:`WrongType` unless ``got`` is of ``kind`` (a key of :data:`KINDS`): the test cannot go on.
+
+    ``what`` says in the student's terms what was wanted ("a dict of the intermediates").
+    """
+    wanted = KINDS[kind]
+    if isinstance(got, bool) or not isinstance(got, wanted):
+        raise WrongType(f"{name} must return {what or 'a ' + kind}, got {_type_name(got)}")
+
+
+@check
+def assert_equal(got, expected, *, name: str) -> None:
+    """Raise :class:`Mismatch` unless ``got == expected`` exactly: for values that are not measurements
+    (True or False, None, a count, an index, a string, lists of them). Numbers that are computed are
+    compared by :func:`assert_close`."""
+    if isinstance(got, Handle):
+        raise WrongType(f"{name}: expected {expected!r}, got {_type_name(got)}")
+    if type(got) is not type(expected) and not (_is_number(got) and _is_number(expected)) or got != expected:
+        raise Mismatch(f"{name}: expected {expected!r}, got {got!r}")
 
 
 def matches_printed(value: float, printed: str) -> bool:

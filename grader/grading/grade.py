@@ -7,20 +7,18 @@ message saying why, and a score of 0.
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
 from grader.authoring.module import handout_names
 from grader.errors import UserError
+from grader.grading.loading import load_problems
 from grader.grading.submission import Submission, read_submission
 from grader.homework import manifest as manifests
 from grader.outputs.results import GradingResult, TestResult
 from grader.sandbox import Sandbox, Unavailable
 
 VISIBILITIES = ("visible", "hidden")
-# A top-level definition, found even in a part that does not parse.
-DEFINITION = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
 
 
 def test_files(manifest: manifests.Manifest, visibilities=VISIBILITIES) -> list[Path]:
@@ -47,25 +45,6 @@ def check_points(manifest: manifests.Manifest, tests: list[TestResult]) -> None:
         raise UserError(f"{manifest.folder / 'manifest.toml'}: points do not add up: " + "; ".join(problems))
 
 
-def why_missing(submission: Submission, load_errors: list[dict]) -> dict[str, str]:
-    """For each function defined in a part of the submission that failed to load: why its tests cannot run.
-
-    Without it every test of such a function would say "defines no function X (was it renamed?)",
-    pointing the student away from the one real problem.
-    """
-    failed = {error["label"]: error["message"].splitlines()[0] for error in load_errors}
-    hints = {}
-    for chunk in submission.chunks:
-        if chunk.label not in failed:
-            continue
-        for name in DEFINITION.findall(chunk.source):
-            hints[name] = (
-                f"{name} could not be tested: {chunk.label} did not load ({failed[chunk.label]}); "
-                "fix that first (it is the problem shown at the top)"
-            )
-    return hints
-
-
 def _sandbox_for(submission: Submission, manifest: manifests.Manifest, limits, use_namespaces: bool) -> Sandbox:
     """The submission's sandbox: the homework's limits and packages, its own and its course's folders hidden."""
     return Sandbox(
@@ -85,14 +64,9 @@ def _loaded(sandbox: Sandbox, submission: Submission, errors: list[str]) -> Sand
     if report.fatal:
         errors.append(report.fatal)
         return Unavailable(report.fatal)
-    errors.extend(f"{e['label']}: {e['message']}" for e in report.errors)
-    sandbox.missing_hints = why_missing(submission, report.errors)
+    problems, sandbox.missing_hints = load_problems(submission, report)
+    errors.extend(problems)
     return sandbox
-
-
-def where_defined(submission: Submission) -> dict[str, str]:
-    """The part (``"cell 7"``, ``"hw1_backprop.py"``) where each top-level function or class is last defined."""
-    return {name: chunk.label for chunk in submission.chunks for name in DEFINITION.findall(chunk.source)}
 
 
 def grade(

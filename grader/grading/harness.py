@@ -217,8 +217,12 @@ def _no_plugin_autoload():
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous
 
 
-def run_tests(plugin: HarnessPlugin, test_files: list[Path]) -> list[TestResult]:
-    """Run ``test_files`` under ``plugin``, quietly; returns the per-case results."""
+def run_tests(plugin: HarnessPlugin, test_files: list[Path], options: list[str] = ()) -> list[TestResult]:
+    """Run ``test_files`` under ``plugin``, quietly; returns the per-case results.
+
+    ``options``: more ini settings (``name=value``). The tests' folder is importable while they run,
+    so a homework's tests and conftest import its ``tests/checks.py`` as ``checks``.
+    """
     args = [str(p) for p in test_files] + [
         "-q",
         # pytest's long tracebacks of failing tests cost a blank handout a second, and are never read:
@@ -233,12 +237,15 @@ def run_tests(plugin: HarnessPlugin, test_files: list[Path]) -> list[TestResult]
         "addopts=",
         "-o",
         "python_files=test_*.py",
+        *(part for option in options for part in ("-o", option)),
     ]
     output = io.StringIO()
+    sys.path.insert(0, str(plugin.tests_root))
     try:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _no_plugin_autoload():
             code = pytest.main(args, plugins=[plugin])
     finally:
+        sys.path.remove(str(plugin.tests_root))
         _forget_test_modules(plugin.tests_root)
     if plugin.authoring_errors:
         raise UserError("the homework's tests are not marked correctly:\n  " + "\n  ".join(plugin.authoring_errors))

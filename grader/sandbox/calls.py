@@ -33,6 +33,15 @@ class CallResult:
     """The arguments the call changed in place (plain-data arguments only), by parameter name."""
 
 
+@dataclass
+class LoadReport:
+    """How loading the submission went: each chunk's error, the names it defined, or why nothing loaded."""
+
+    errors: list[dict] = field(default_factory=list)
+    defined: list[str] = field(default_factory=list)
+    fatal: str = ""
+
+
 class OperationFailed(Exception):
     """Student code did not give a value: it raised, ran too long, or its process stopped."""
 

@@ -170,7 +170,7 @@ class ModuleFunction:
         """(what the call returned, the names of the arguments it changed in place): for a function told to
         leave its arguments as they were. Only arguments that are plain data are watched."""
         result = self._sandbox.call(self._name, *args, **kwargs)
-        return value_of(result), list(result.changed)
+        return value_of(result), result.changed
 
     def __repr__(self) -> str:
         return f"<the submission's {self._name}>"

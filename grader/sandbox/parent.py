@@ -50,14 +50,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.homework.manifest import DEFAULT_PACKAGES, Limits
 
 from . import client, protocol, users, view
-from .calls import CallResult, Status
+from .calls import CallResult, LoadReport, Status
 from .client import SandboxClient, _dict, _list
 from .protocol import Kind
 from .zygote import Zygote
@@ -68,13 +67,6 @@ if TYPE_CHECKING:
 CHILD_SCRIPT = Path(__file__).with_name("child.py")
 # A fork server needs milliseconds to replace its fork; far more means something is wrong.
 RESET_SECONDS = 5.0
-
-
-@dataclass
-class LoadReport:
-    errors: list[dict] = field(default_factory=list)
-    defined: list[str] = field(default_factory=list)
-    fatal: str = ""
 
 
 class _Ended(Exception):

@@ -474,7 +474,7 @@ def test_grader_build_prints_the_warnings(monkeypatch, capsys, tmp_path):
 
     greedy = replace(MANIFEST, limits=replace(MANIFEST.limits, memory_mb=2048))
     monkeypatch.setattr(manifests, "load", lambda assignment: greedy)
-    monkeypatch.setattr(build, "build_homework", lambda manifest, dist: {})
+    monkeypatch.setattr(build, "build_homework", lambda manifest, dist, notes: {})
     assert cli.main(["build", HW, "--dist", str(tmp_path)]) == 0  # built all the same: the instructor decides
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"grader build: warning: {HW}: [limits] memory_mb = 2048")

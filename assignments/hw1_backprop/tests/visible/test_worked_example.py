@@ -6,7 +6,7 @@ everything upstream of it), so one mistake shows up in one function.
 
 import pytest
 
-from grader.grading.compare import assert_unchanged
+from grader.grading.compare import assert_kind, assert_unchanged
 from reference import backprop
 
 
@@ -23,7 +23,7 @@ def test_forward_pass_reproduces_the_lecture(student, lecture, worked_example):
         "s4": "-0.2794",
         "o2": "0.4306",
     }
-    assert isinstance(got, dict), f"forward_pass must return a dict of the intermediates, got {type(got).__name__}"
+    assert_kind(got, "dict", name="forward_pass", what="a dict of the intermediates")
     worked_example.check("forward_pass", [(k, got.get(k), p) for k, p in printed.items()])
 
 
@@ -38,7 +38,7 @@ def test_loss_reproduces_the_lecture(student, lecture, worked_example):
 def test_backward_pass_reproduces_the_lecture(student, lecture, worked_example):
     forward = backprop.forward_pass(lecture["weights"], lecture["i"])
     got = student.backward_pass(lecture["weights"], lecture["i"], lecture["t"], forward)
-    assert isinstance(got, dict), f"backward_pass must return a dict of gradients, got {type(got).__name__}"
+    assert_kind(got, "dict", name="backward_pass", what="a dict of gradients")
     # Every gradient, in the order the chain rule reaches it; the lecture prints five of them, and the
     # reference's values stand for the rest, so the table shows where a mistake first enters.
     reference = backprop.backward_pass(lecture["weights"], lecture["i"], lecture["t"], forward)
@@ -53,9 +53,7 @@ def test_update_reproduces_the_lecture(student, lecture, worked_example):
     forward = backprop.forward_pass(lecture["weights"], lecture["i"])
     gradients = backprop.backward_pass(lecture["weights"], lecture["i"], lecture["t"], forward)
     got, changed = student.gradient_descent_update.with_changes(lecture["weights"], gradients, lecture["alpha"])
-    assert isinstance(got, dict), (
-        f"gradient_descent_update must return the new weights as a dict, got {type(got).__name__}"
-    )
+    assert_kind(got, "dict", name="gradient_descent_update", what="the new weights as a dict")
     # The handout: "the weights passed in are left as they were". Checked first: no credit for rows then.
     assert_unchanged(changed, name="gradient_descent_update")
     rows = [("w5'", got.get("w5"), "0.1349"), ("w7'", got.get("w7"), "0.02354"), ("w1'", got.get("w1"), "0.1502")]
