@@ -65,6 +65,7 @@ class Recorder:
         self._shared: dict[tuple, list] = {}
         self._kept: list = []  # the answers, alive while recording: an id stays theirs
         self._checked: set[int] = set()  # the steps whose answers a check looked at
+        self._used: set[int] = set()  # the steps whose answers a later operation was given
 
     # ----- what the test did -----------------------------------------------------------
     def step(self, op: str, name, target, args, kwargs, result: CallResult, what: str) -> None:
@@ -84,6 +85,7 @@ class Recorder:
             return
         index, self._steps = self._steps, self._steps + 1
         self.events.append({"step": {**event, "index": index}})
+        self._used.update(_steps_named([event["target"], event["args"], event["kwargs"]]))
         self._kept.append(result)
         if result.status == Status.OK:
             self._remember(result.value, [index, "value"])
@@ -105,10 +107,11 @@ class Recorder:
         self._checked.update(_steps_named(encoded))
 
     def finish(self) -> dict:
-        """The record: each answer no check looked at is marked to be compared with the solution's."""
+        """The record: an answer that no check looked at and no later operation was given (the test judged it
+        by code of its own) is marked to be compared with the solution's."""
         for event in self.events:
             if "step" in event:
-                event["step"]["compare"] = event["step"]["index"] not in self._checked
+                event["step"]["compare"] = event["step"]["index"] not in self._checked | self._used
         return {"fallback": self.fallback, "events": self.events}
 
     def plain_assert(self, line: int, source: str) -> None:
@@ -122,6 +125,8 @@ class Recorder:
         if value is None or isinstance(value, (bool, int, str)):
             self._shared[(type(value), value)] = path
             return
+        if isinstance(value, Handle) and id(value) in self._paths:
+            return  # an object is named by the operation that first returned it, not by a list it reappears in
         self._paths[id(value)] = path
         if isinstance(value, list):
             for index, item in enumerate(value):

@@ -147,13 +147,18 @@ def assert_kind(got, kind: str, *, name: str, what: str = "") -> None:
 
 @check
 def assert_equal(got, expected, *, name: str) -> None:
-    """Raise :class:`Mismatch` unless ``got == expected`` exactly: for values that are not measurements
+    """Raise :class:`Mismatch` unless ``got`` equals ``expected`` exactly: for values that are not measurements
     (True or False, None, a count, an index, a string, lists of them). Numbers that are computed are
     compared by :func:`assert_close`."""
     if isinstance(got, Handle):
         raise WrongType(f"{name}: expected {expected!r}, got {_type_name(got)}")
-    if type(got) is not type(expected) and not (_is_number(got) and _is_number(expected)) or got != expected:
-        raise Mismatch(f"{name}: expected {expected!r}, got {got!r}")
+    if isinstance(got, np.ndarray) or isinstance(expected, np.ndarray):
+        same = isinstance(got, np.ndarray) and isinstance(expected, np.ndarray) and np.array_equal(got, expected)
+    else:
+        same = (type(got) is type(expected) or (_is_number(got) and _is_number(expected))) and got == expected
+    if not same:
+        shown = _fmt(got) if isinstance(got, np.ndarray) else repr(got)
+        raise Mismatch(f"{name}: expected {expected!r}, got {shown}")
 
 
 def matches_printed(value: float, printed: str) -> bool:

@@ -11,12 +11,12 @@ only reads the graph, so its tests use any operation's (given) forward.
 
 import contextlib
 
+import checks
 import numpy as np
 import pytest
 
-from grader.grading.compare import assert_close
+from grader.grading.compare import assert_close, assert_equal
 from grader.sandbox import OperationFailed, Status
-from grader.sandbox.handles import identity
 
 ONE_USE = "one use counted: a node used twice gets the sum of both uses' gradients, passed on after both arrived"
 
@@ -60,25 +60,6 @@ def test_accumulate_grad_adds_every_contribution(student, engine):
 
 
 # ----- topological_order ----------------------------------------------------------------------------------
-def positions(order, nodes: dict) -> dict:
-    """Where each named node is in ``order`` (a list of handles); fails naming a node missing or repeated."""
-    ids = [identity(node) for node in order]
-    found = {}
-    for name, node in nodes.items():
-        count = ids.count(identity(node))
-        assert count == 1, f"node {name} appears {count} times in the order, not once"
-        found[name] = ids.index(identity(node))
-    return found
-
-
-def assert_parents_first(order, nodes: dict, edges: list[tuple[str, str]]) -> None:
-    where = positions(order, nodes)
-    for parent, child in edges:
-        assert where[parent] < where[child], (
-            f"{child} comes before its parent {parent} (every node must come after its parents)"
-        )
-
-
 def small_graph(student):
     """x, w → a = x·w → b = a + c (c a constant), d = −a → e = concat(a, b, d) → out = e.sum().
 
@@ -99,17 +80,13 @@ def small_graph(student):
 @pytest.mark.grade(points=0.5, functions=["Tensor.topological_order"])
 def test_every_node_comes_once_after_all_of_its_parents(student):
     nodes, edges, _ = small_graph(student)
-    assert_parents_first(nodes["out"].topological_order(), nodes, edges)
+    checks.parents_come_first(nodes["out"].topological_order(), nodes, edges)
 
 
 @pytest.mark.grade(points=0.25, functions=["Tensor.topological_order"])
 def test_constants_are_not_in_the_order(student):
     nodes, _, c = small_graph(student)
-    order = nodes["out"].topological_order()
-    ids = [identity(node) for node in order]
-    assert identity(c) not in ids, "the constant c (requires_grad=False) is in the order"
-    others = set(ids) - {identity(node) for node in nodes.values()}
-    assert not others, f"{len(others)} node(s) that need no gradient are in the order: list only those that do"
+    checks.only_nodes_that_need_a_gradient(nodes["out"].topological_order(), nodes, c)
 
 
 @pytest.mark.grade(points=0.5, functions=["Tensor.topological_order"])
@@ -124,7 +101,7 @@ def test_a_stack_of_25_diamonds_is_ordered_in_linear_time(student):
         edges += [(before, negated), (negated, f"y{level}"), (before, f"y{level}")]
     with explained("a stack of 25 diamonds has 2²⁵ paths: visit each node once (a visited set)", timeout=True):
         order = y.topological_order()
-    assert_parents_first(order, nodes, edges)
+    checks.parents_come_first(order, nodes, edges)
 
 
 @pytest.mark.grade(points=0.25, functions=["Tensor.topological_order"])
@@ -133,10 +110,7 @@ def test_a_chain_deeper_than_the_recursion_limit(student):
     out = student.deep_chain(x, 2000)  # Python stops a recursion about 1,000 calls deep
     with explained(RECURSION, recursion=True):
         order = out.topological_order()
-    assert len(order) == 2001, f"{len(order)} nodes for a chain of 2001"
-    assert identity(order[0]) == identity(x) and identity(order[-1]) == identity(out), (
-        "a chain's order must start at its input and end at its output"
-    )
+    checks.a_chain_from_first_to_last(order, x, out, 2001)
 
 
 # ----- backward ----------------------------------------------------------------------------------------
@@ -199,7 +173,7 @@ def test_a_constant_gets_no_gradient(student, engine):
     x, c = student.Tensor(normal(19, 3), requires_grad=True), student.Tensor(normal(20, 2))
     out = student.concat([-x, c, c.reshape(2)])
     out.backward(normal(21, 7))
-    assert c.grad is None, "a constant (requires_grad=False) received a gradient"
+    assert_equal(c.grad, None, name="c.grad (a constant, requires_grad=False, receives no gradient)")
     assert_close(engine.gradient_of(x, "x", "backward()"), -normal(21, 7)[:3], name="x.grad")
 
 
