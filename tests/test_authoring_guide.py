@@ -108,7 +108,7 @@ def test_grader_list_shows_the_course_and_its_homework(course, capsys):
 def test_every_claim_of_grader_validate_holds(course, capsys):
     code, output = run_cli(capsys, "validate", HW, "--course", str(course))
     assert code == 0, output
-    assert f"{HW}: all 6 claims hold" in output
+    assert f"{HW}: all 7 claims hold" in output
     assert "sigmoid loses 2 of 2; and, as the mistake declares (also), sigmoid_backward (−3)" in output
 
 

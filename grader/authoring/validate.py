@@ -1,6 +1,6 @@
 """``grader validate <hw>``: the instructor's proof that a homework's tests grade what they should.
 
-Three claims, each checked by grading real submissions:
+Four claims, each checked by grading real submissions:
 
 1. the reference solution scores full marks;
 2. the blank student handout scores zero, every test saying "not implemented",
@@ -22,6 +22,10 @@ A mistake is the solution handout with edits, as a sample is
     also = []          # optional: other tasks' functions this mistake may cost too (they call it)
 
 A homework with no mistake at all fails validation: the catalogue is what proves the tests.
+
+4. the students' checker gives every visible test the score grading gives, on the
+   solution, the blank handout, every sample and every mistake
+   (:mod:`grader.authoring.agreement`).
 """
 
 from __future__ import annotations
@@ -30,9 +34,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.authoring.module import build_module
+from grader.authoring import agreement
 from grader.errors import UserError
-from grader.files import write_atomic
 from grader.grading.grade import grade
 from grader.homework import manifest as manifests
 from grader.homework import samples
@@ -100,41 +103,30 @@ def validate(assignment: str) -> list[Verdict]:
     mistakes = load_mistakes(manifest)
     verdicts = []
     with tempfile.TemporaryDirectory(prefix="nn-grader-validate-") as folder:
-        solution = write_atomic(Path(folder) / "solution" / f"{manifest.id}.py", build_module(manifest, solution=True))
-        blank = write_atomic(Path(folder) / "blank" / f"{manifest.id}.py", build_module(manifest, solution=False))
-
-        full = grade(solution, str(manifest.folder))
-        wrong = [t for t in full.tests if not t.passed]
+        files = agreement.known_submissions(manifest, mistakes, Path(folder))
+        checker_folder = Path(folder) / "checker"
+        checker_folder.mkdir()
+        checker = agreement.build_checker(manifest, checker_folder)
+        with agreement.Checking(checker, files) as checking:  # the checker runs while grading goes on
+            graded = {
+                label: grade(path, str(manifest.folder), visibilities=VISIBLE if label.startswith("sample") else ALL)
+                for label, path in files.items()
+            }
+            verdicts += _whole_verdicts(graded["the solution"], graded["the blank handout"])
+            reference_points = _points_by_function(graded["the solution"])
+            tasks = {task.function: task for task in manifest.tasks}
+            for number, mistake in enumerate(mistakes, 1):
+                points = _points_by_function(graded[f"mistake {number}"])
+                verdicts.append(_mistake_verdict(number, mistake, reference_points, points, tasks))
+            found = checking.disagreements(graded)
+        counted = f"{len(graded)} submissions (the solution, the blank handout, the samples and the mistakes)"
         verdicts.append(
             Verdict(
-                "the reference solution scores full marks",
-                full.score == full.max_score and not wrong,
-                f"{full.score:g} / {full.max_score:g}" + "".join(f"; {t.name}: {t.message}" for t in wrong),
+                "the students' checker gives every visible test the score grading gives",
+                not found,
+                f"{counted}: " + ("every visible test agrees" if not found else "; ".join(found[:10])),
             )
         )
-
-        zero = grade(blank, str(manifest.folder))
-        not_implemented = [t for t in zero.tests if t.status == "failed" and "not implemented" in t.message]
-        grader_faults = [e for e in zero.errors if e.startswith("grader error")]
-        verdicts.append(
-            Verdict(
-                "the blank handout scores zero, every test saying not implemented, without grader errors",
-                zero.score == 0 and len(not_implemented) == len(zero.tests) and not grader_faults,
-                f"{zero.score:g} / {zero.max_score:g}, "
-                f"{len(not_implemented)} of {len(zero.tests)} tests not implemented"
-                + "".join(f"; {e}" for e in grader_faults + zero.errors),
-            )
-        )
-
-        reference_points = _points_by_function(full)
-        tasks = {task.function: task for task in manifest.tasks}
-        for number, mistake in enumerate(mistakes, 1):
-            sample = samples.Sample(file=f"mistake_{number}.py", about=mistake.about, score=0, edits=mistake.edits)
-            path = write_atomic(
-                Path(folder) / f"mistake_{number}" / f"{manifest.id}.py", samples.derive(manifest, sample)
-            )
-            points = _points_by_function(grade(path, str(manifest.folder)))
-            verdicts.append(_mistake_verdict(number, mistake, reference_points, points, tasks))
     if not mistakes:
         verdicts.append(
             Verdict(
@@ -144,6 +136,30 @@ def validate(assignment: str) -> list[Verdict]:
             )
         )
     return verdicts
+
+
+VISIBLE, ALL = ("visible",), ("visible", "hidden")
+
+
+def _whole_verdicts(full: GradingResult, zero: GradingResult) -> list[Verdict]:
+    """The solution scores full marks; the blank handout zero, every test saying not implemented."""
+    wrong = [t for t in full.tests if not t.passed]
+    not_implemented = [t for t in zero.tests if t.status == "failed" and "not implemented" in t.message]
+    grader_faults = [e for e in zero.errors if e.startswith("grader error")]
+    return [
+        Verdict(
+            "the reference solution scores full marks",
+            full.score == full.max_score and not wrong,
+            f"{full.score:g} / {full.max_score:g}" + "".join(f"; {t.name}: {t.message}" for t in wrong),
+        ),
+        Verdict(
+            "the blank handout scores zero, every test saying not implemented, without grader errors",
+            zero.score == 0 and len(not_implemented) == len(zero.tests) and not grader_faults,
+            f"{zero.score:g} / {zero.max_score:g}, "
+            f"{len(not_implemented)} of {len(zero.tests)} tests not implemented"
+            + "".join(f"; {e}" for e in grader_faults + zero.errors),
+        ),
+    ]
 
 
 def _mistake_verdict(number: int, mistake: Mistake, reference: dict, points: dict, tasks: dict) -> Verdict:

@@ -20,6 +20,11 @@ def homework_copy(tmp_path: Path, mistakes: str) -> Path:
     return folder
 
 
+def mistake_verdict(verdicts):
+    """The verdict on the (one) catalogued mistake of a homework copy."""
+    return next(v for v in verdicts if v.claim.startswith("mistake 1 "))
+
+
 def test_every_claim_holds_for_hw1():
     verdicts = validate("hw1_backprop")
     assert all(v.holds for v in verdicts), [v for v in verdicts if not v.holds]
@@ -31,8 +36,7 @@ def test_a_mistake_the_tests_cannot_see_is_reported(tmp_path):
         '[[mistakes]]\nfunction = "forward_pass"\nabout = "a rewrite that changes nothing"\n'
         'edits = [{ old = "h1 = sigmoid(s1)", new = "h1 = sigmoid(s1 + 0.0)" }]\n'
     )
-    verdicts = validate(str(homework_copy(tmp_path, harmless)))
-    last = verdicts[-1]
+    last = mistake_verdict(validate(str(homework_copy(tmp_path, harmless))))
     assert not last.holds and "forward_pass loses 0 of 3" in last.detail
 
 
@@ -41,7 +45,7 @@ def test_a_mistake_that_costs_another_function_is_reported(tmp_path):
         '[[mistakes]]\nfunction = "forward_pass"\nabout = "breaks the loss too"\n'
         'edits = [{ old = "return 0.5 * ((o[0]", new = "return 0.7 * ((o[0]" }]\n'
     )
-    last = validate(str(homework_copy(tmp_path, spills)))[-1]
+    last = mistake_verdict(validate(str(homework_copy(tmp_path, spills))))
     assert not last.holds and "it also costs squared_error_loss (−1)" in last.detail
 
 
@@ -54,13 +58,13 @@ TWO_FUNCTIONS = (
 
 
 def test_a_mistake_declaring_the_function_it_also_costs_is_caught(tmp_path):
-    last = validate(str(homework_copy(tmp_path, TWO_FUNCTIONS + 'also = ["squared_error_loss"]\n')))[-1]
+    last = mistake_verdict(validate(str(homework_copy(tmp_path, TWO_FUNCTIONS + 'also = ["squared_error_loss"]\n'))))
     assert last.holds, last.detail
     assert "as the mistake declares (also), squared_error_loss (−1)" in last.detail
 
 
 def test_also_excuses_only_the_functions_it_names(tmp_path):
-    last = validate(str(homework_copy(tmp_path, TWO_FUNCTIONS + 'also = ["backward_pass"]\n')))[-1]
+    last = mistake_verdict(validate(str(homework_copy(tmp_path, TWO_FUNCTIONS + 'also = ["backward_pass"]\n'))))
     assert not last.holds and "it also costs squared_error_loss (−1)" in last.detail
 
 
@@ -87,7 +91,7 @@ def test_the_command_exits_1_when_a_claim_does_not_hold(tmp_path):
         text=True,
     )
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "1 of 3 claims do NOT hold" in run.stdout
+    assert "1 of 4 claims do NOT hold" in run.stdout
 
 
 def test_a_homework_graded_after_another_with_the_same_test_names_uses_its_own_tests(tmp_path):
@@ -115,3 +119,31 @@ def test_a_homework_graded_after_another_with_the_same_test_names_uses_its_own_t
     original = grade(solution, "hw1_backprop")
     edited = grade(solution, str(copy))
     assert len(edited.tests) == len(original.tests) + 1
+
+
+def test_a_visible_test_judging_by_code_of_its_own_is_caught_disagreeing_with_the_checker(tmp_path):
+    """A visible test whose verdict is its own code (a tolerance of its own, not a check) grades a 1% error
+    as right; the checker, which cannot repeat that code, compares the answer with the solution's: the claim
+    that they agree fails, naming the submission, the test and both scores."""
+    folder = homework_copy(
+        tmp_path,
+        '[[mistakes]]\nfunction = "sigmoid_derivative"\nabout = "1% off"\n'
+        'edits = [{ old = "return s * (1.0 - s)", new = "return 1.01 * s * (1.0 - s)" }]\n',
+    )
+    visible = folder / "tests" / "visible" / "test_layer_and_perceptron.py"
+    source = visible.read_text()
+    judged_by_hand = source.replace(
+        '    assert_close(student.sigmoid_derivative(z), backprop.sigmoid_derivative(z), name="sigmoid_derivative")',
+        "    got = student.sigmoid_derivative(z)\n"
+        "    if np.max(np.abs(got - backprop.sigmoid_derivative(z))) > 0.1:\n"
+        '        raise AssertionError("sigmoid_derivative is wrong")',
+    )
+    assert judged_by_hand != source
+    visible.write_text(judged_by_hand)
+    verdicts = validate(str(folder))
+    claim = next(v for v in verdicts if v.claim.startswith("the students' checker"))
+    assert not claim.holds
+    assert (
+        "mistake 1: layer_and_perceptron::sigmoid_derivative_at_a_few_points: grading 0.5, the checker 0"
+        in claim.detail
+    )
