@@ -1,7 +1,7 @@
 """Hidden: dropout's gradient, its other probabilities and new masks; L2 on other parameters; step decay
 of other steps.
 
-Each statistical check fails a correct solution with probability at most 10⁻⁸ (see conftest.py).
+Each statistical check fails a correct solution with probability at most 10⁻⁸ (see checks.py).
 """
 
 import numpy as np

@@ -1,6 +1,6 @@
 """Hidden: initialisers of other bounds and shapes, drawn from the generator they are given.
 
-Each statistical check fails a correct solution with probability at most 10⁻⁸ (see conftest.py).
+Each statistical check fails a correct solution with probability at most 10⁻⁸ (see checks.py).
 """
 
 import numpy as np

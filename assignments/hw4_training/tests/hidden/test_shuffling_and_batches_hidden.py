@@ -1,6 +1,6 @@
 """Hidden: shuffles repeat for a seed and leave the data as it was; mini-batches of other sizes.
 
-The one statistical check (successions, see conftest.py) fails a correct solution with probability at most
+The one statistical check (successions, see checks.py) fails a correct solution with probability at most
 1/12! = 2.1·10⁻⁹ per order.
 """
 

@@ -1,8 +1,8 @@
 """Hidden: early stopping with min_delta, without patience and on a longer curve; the training loop with
 early stopping, without a development set, and with ReduceOnPlateau and Adam.
 
-The loop's expected run is the reference's fit with the student's shuffled, get_batches and EarlyStopping in
-it (see conftest.py).
+The loop's expected run is fit's procedure replayed step by step with the student's shuffled, get_batches and
+EarlyStopping (see conftest.py).
 """
 
 import pytest

@@ -1,7 +1,7 @@
 """Uniform and Xavier initialisation: the bounds, mean, variance and shape of your draws.
 
 Your draws are never compared with the reference's (any correct way of drawing passes): each statistical
-check fails a correct solution with probability at most 10⁻⁸ (see conftest.py for the bounds).
+check fails a correct solution with probability at most 10⁻⁸ (see checks.py for the bounds).
 """
 
 import math

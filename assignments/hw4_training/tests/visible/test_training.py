@@ -1,14 +1,11 @@
-"""Early stopping, and the training loop: against the reference's loop run on your own pieces, then a real
-run on the shipped handwritten digits.
+"""Early stopping, and the training loop: against its procedure replayed on your own pieces, then a real run
+on the shipped handwritten digits.
 
-The loop's expected run is the reference's fit with your shuffled, get_batches and EarlyStopping in it (see
-conftest.py): a mistake in one of those costs that function's points, not fit's.
+The loop's expected run is fit's docstring replayed step by step with your shuffled, get_batches and
+EarlyStopping (see conftest.py): a mistake in one of those costs that function's points, not fit's.
 """
 
-import numpy as np
 import pytest
-
-from grader.grading.compare import Mismatch, WrongType
 
 CURVES = {
     "improves-again": ([1.0, 0.8, 0.85, 0.7, 0.75, 0.72, 0.9, 0.6], 2),  # a new best restarts the count
@@ -94,31 +91,13 @@ def test_fit_trains_an_mlp_on_the_digits_to_93_percent_dev_accuracy(student, hw4
     with hw4.naming_the_blank():
         history, accuracy = train_on_digits(student, data)
     reference, reference_accuracy = train_on_digits(hw4.REFERENCE, data)
-    if not isinstance(history, dict) or not isinstance(accuracy, float):
-        raise WrongType(f"fit must return the History and evaluate a (loss, accuracy) pair, got {type(history)}")
-    leaderboard.add("Dev accuracy (digits)", accuracy)
-    for key, title in (("train_loss", "training loss"), ("dev_loss", "development loss")):
-        plots.add(
-            f"{title} per epoch on the digits",
-            {"yours": _numbers(history.get(key)), "reference": reference[key]},
-            x_label="epoch",
-            y_label="loss",
-        )
-    plots.add(
-        "development accuracy per epoch",
-        {"yours": _numbers(history.get("dev_accuracy")), "reference": reference["dev_accuracy"]},
-        x_label="epoch",
-        y_label="accuracy",
+    hw4.reaches(
+        history,
+        accuracy,
+        REQUIRED_ACCURACY,
+        reference=reference,
+        reference_accuracy=reference_accuracy,
+        plots=plots,
+        leaderboard=leaderboard,
+        leaderboard_name="Dev accuracy (digits)",
     )
-    if not accuracy >= REQUIRED_ACCURACY:
-        epochs = len(history.get("train_loss") or [])
-        raise Mismatch(
-            f"fit: the MLP reaches {accuracy:.1%} dev accuracy on the digits after {epochs} epochs; at least "
-            f"{REQUIRED_ACCURACY:.0%} is required (the reference reaches {reference_accuracy:.1%}: compare the curves)"
-        )
-
-
-def _numbers(values) -> list[float]:
-    if not isinstance(values, list):
-        return []
-    return [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in values]
