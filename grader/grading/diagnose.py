@@ -3,8 +3,10 @@
 Each hint is a guess worded as one ("transposed?"), appended to a mismatch
 message; it only looks at the student's value and the expected one, and is
 given only where the mistake it names can happen: a batch axis is talked of
-only when the expected value has one (two axes or more), a pattern of factors
-only when more than one entry shows it.
+only when the value with the extra axis has two axes or more and that axis is
+longer than 1 (a leading axis of length 1 is a reshape, not a batch), a
+pattern of factors only when more than one entry shows it, rounding only when
+the rounded value is not zero (zero "rounds" every small number).
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ import numpy as np
 from grader.grading import tolerances
 
 # How many decimals a copied, rounded number can have (the lectures print 2 to 5).
-ROUNDED_DECIMALS = range(1, 7)
+ROUNDED_DECIMALS = range(2, 7)
 
 
 def shape_hint(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
     if len(got) == 2 and got == expected[::-1]:
         return " (transposed? by the shape convention a gradient has its parameter's shape)"
-    if len(expected) >= 2 and len(got) == len(expected) - 1 and got == expected[1:]:
+    if len(expected) >= 2 and expected[0] > 1 and len(got) == len(expected) - 1 and got == expected[1:]:
         return " (summed over the batch axis where it should not be?)"
-    if len(got) >= 2 and len(got) == len(expected) + 1 and got[1:] == expected:
+    if len(got) >= 2 and got[0] > 1 and len(got) == len(expected) + 1 and got[1:] == expected:
         return " (a missing sum over the batch axis?)"
     if sorted(got) == sorted(expected):
         return " (axes in the wrong order?)"
@@ -48,6 +50,8 @@ def value_hint(got: np.ndarray, expected: np.ndarray) -> str:
 def _rounded_to(got: np.ndarray, expected: np.ndarray, decimals: int) -> bool:
     """Whether ``got`` holds numbers of ``decimals`` decimals, each the expected one as the lecture prints it."""
     unit = 10.0**-decimals
+    if not np.any(np.abs(got) > unit / 2):  # all zeros: that is no copied number
+        return False
     is_rounded = np.allclose(got, np.round(got, decimals), rtol=0, atol=1e-12)
     return bool(is_rounded and np.all(np.abs(got - expected) <= tolerances.PRINTED_DIGIT_UNITS * unit))
 

@@ -16,6 +16,11 @@ def points(value: float, digits: int = 3) -> str:
     return f"{round(finite(value), digits):g}"
 
 
+def all_passed(count: int) -> str:
+    """ "all 42 tests passed", or "the one test passed": said the same in every report."""
+    return "the one test passed" if count == 1 else f"all {count} tests passed"
+
+
 def finite(value, digits: int = 6) -> float:
     """A number strict JSON readers accept: rounded, and 0.0 for NaN, ±inf or what is not a number."""
     try:

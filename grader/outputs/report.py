@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from grader.errors import UserError
 from grader.files import render
-from grader.outputs import plots
+from grader.outputs import formatting, plots
 from grader.outputs.formatting import first_divergence, points, worked_example_rows
 from grader.outputs.results import GradingResult, TestResult
 from grader.outputs.summary import print_summary  # noqa: F401  (where callers found it first)
@@ -50,6 +50,7 @@ def html_report(result: GradingResult, for_student: bool = False, cells: dict[st
                 "max_score": points(possible),
                 "state": _state(earned, possible, bool(failing)),
                 "failing": len(failing),
+                "all_passed": formatting.all_passed(len(tests)),
                 "tests": [_test_view(t, for_student) for t in failing + [t for t in tests if t.passed]],
             }
         )
@@ -71,6 +72,7 @@ def html_report(result: GradingResult, for_student: bool = False, cells: dict[st
         failing_functions=[g["function"] for g in failing_groups],
         failing_count=sum(g["failing"] for g in groups),
         test_count=len(result.tests),
+        all_passed=formatting.all_passed(len(result.tests)),
         protections_off=[] if for_student else list(result.protections_off),
         execution_time=f"{result.execution_time:.2f}",
         late={**result.late, "final": points(result.late["final"])} if result.late.get("submitted_at") else result.late,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import textwrap
 
+from grader.outputs import formatting
 from grader.outputs.formatting import first_divergence, worked_example_table
 from grader.outputs.results import GradingResult
 
@@ -32,6 +33,6 @@ def print_summary(result: GradingResult, stream=None) -> None:
             print("\n".join(worked_example_table(test.details, indent=" " * 13)), file=out)
     if not failing:
         which = "" if result.label == "all tests" else f" ({result.label} only)"
-        print(f"\n  all {len(result.tests)} tests passed{which}", file=out)
+        print(f"\n  {formatting.all_passed(len(result.tests))}{which}", file=out)
     if result.protections_off:
         print("\n  sandbox protections that were off: " + "; ".join(result.protections_off), file=out)

@@ -19,11 +19,20 @@ def test_a_batch_axis_is_talked_of_only_where_the_expected_value_has_one():
     assert "batch axis" in shape_hint((5, 4, 3), (4, 3))
     assert "batch axis" not in shape_hint((), (3,))  # a dot product where a vector belongs: no batch here
     assert "batch axis" not in shape_hint((3,), ())
+    # A leading axis of length 1 is a reshape (np.array(delta)[None, :]), not a batch: hw1 has none.
+    assert "batch axis" not in shape_hint((1, 2), (2,))
+    assert "batch axis" not in shape_hint((3,), (1, 3))
 
 
 def test_a_value_copied_with_the_lectures_rounding_is_recognised():
     assert "rounded to 4 decimals" in message(0.5013, 0.501249997)
     assert "rounded to 2 decimals" in message(np.array([0.25, 0.5]), np.array([0.2512345, 0.5012345]))
+
+
+def test_zero_is_not_taken_for_a_rounded_value():
+    """0 is every small number rounded to 1 decimal: a gradient left at zero is not a rounding."""
+    assert "rounded" not in message(0.0, -0.000695)
+    assert "rounded" not in message(np.zeros(3), np.array([0.01, 0.02, -0.03]))
 
 
 def test_a_single_number_gets_sign_and_factor_hints_but_no_pattern_from_one_ratio():

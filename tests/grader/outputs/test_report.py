@@ -367,3 +367,12 @@ def test_the_class_summary_lists_what_did_not_load_apart_and_counts_as_the_termi
     assert "ann" in loaded_part and "SyntaxError: '(' was never closed (line 3)" in loaded_part
     failures = text_of_part(page[page.index("Most common test failures") : page.index("<h2>Students")])
     assert "wrong value" in failures and "did not load" not in failures
+
+
+def test_one_test_passing_is_said_in_the_singular(capsys):
+    from grader.outputs.summary import print_summary
+
+    only = result([outcome(status="passed", score=1.0)], functions=("forward_pass",))
+    print_summary(only)
+    assert "the one test passed" in capsys.readouterr().out
+    assert "The one test passed." in text_of(html_report(only)) and "1 tests" not in text_of(html_report(only))
