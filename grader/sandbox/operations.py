@@ -20,6 +20,7 @@ import __future__
 import functools
 import inspect
 import operator
+import os
 import secrets
 import sys
 import traceback
@@ -305,6 +306,9 @@ def load(protocol, module, chunks, packages):
     """Run ``chunks`` in ``module``; returns (their labels, the load report for the grader)."""
     labels = {chunk["label"] for chunk in chunks}
     sys.meta_path.insert(0, ImportGate(packages, labels))
+    # Plots draw to nothing, wherever the submission runs (the grader's sandbox, or the student's own
+    # checker on a desktop, where a window would open and wait): show() returns at once.
+    os.environ["MPLBACKEND"] = "Agg"
     load_errors = []
     futures = 0  # a cell's `from __future__ import ...` holds in the cells after it, as in Jupyter
     for chunk in chunks:

@@ -89,7 +89,6 @@ def environment() -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "PYTHONHASHSEED": "0",
-        "MPLBACKEND": "Agg",  # plots draw to nothing: show() returns at once
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     env.update({k: os.environ[k] for k in PASSED_VARIABLES if k in os.environ})

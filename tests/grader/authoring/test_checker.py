@@ -1,6 +1,7 @@
 """The students' checker as a student runs it: Python and numpy, nothing of the project's, its own code at risk."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -26,22 +27,22 @@ def dist(tmp_path_factory) -> Path:
     return folder / HW
 
 
-def check_on_a_students_machine(checker: Path, submission: Path, tmp_path: Path) -> dict:
-    """Run ``checker`` on ``submission`` where none of ABSENT can be imported; its results as JSON."""
+def check_on_a_students_machine(checker: Path, submission: Path, tmp_path: Path, env=None, absent=ABSENT) -> dict:
+    """Run ``checker`` on ``submission`` where none of ``absent`` can be imported; its results as JSON."""
     results = tmp_path / "results.json"
     script = textwrap.dedent(f"""
         import runpy, sys
 
         class Absent:
             def find_spec(self, name, path=None, target=None):
-                if name.partition(".")[0] in {ABSENT!r}:
+                if name.partition(".")[0] in {absent!r}:
                     raise ModuleNotFoundError(f"No module named {{name!r}} (not on a student's machine)")
 
         sys.meta_path.insert(0, Absent())
         sys.argv = [{str(checker)!r}, {str(submission)!r}, "--json", {str(results)!r}]
         runpy.run_path({str(checker)!r}, run_name="__main__")
     """)
-    run = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr + run.stdout
     return json.loads(results.read_text())
 
@@ -50,6 +51,20 @@ def test_the_checker_needs_nothing_but_python_and_numpy(dist, tmp_path):
     result = check_on_a_students_machine(dist / "student" / f"check_{HW}.py", dist / "solution" / f"{HW}.py", tmp_path)
     assert result["score"] == result["max_score"] == 8.5
     assert all(test["status"] == "passed" for test in result["tests"])
+
+
+def test_plots_draw_to_nothing_whatever_backend_the_students_desktop_sets(dist, tmp_path):
+    """A desktop's interactive backend would open a window and wait at show(); the checker, as grading does,
+    plots to nothing. The backend set here does not even exist: had the checker used it, pyplot could not load."""
+    pytest.importorskip("matplotlib")  # a project dependency: a plotting notebook's cells must run
+    submission = tmp_path / f"{HW}.py"
+    plotting = "\n\nimport matplotlib.pyplot as plt\n\nplt.plot([0.25, 0.2531])\nplt.show()\n"
+    submission.write_text((dist / "solution" / f"{HW}.py").read_text() + plotting)
+    desktop = {**os.environ, "MPLBACKEND": "module://a_desktop_window_that_waits"}
+    with_matplotlib = [name for name in ABSENT if name != "matplotlib"]
+    checker = dist / "student" / f"check_{HW}.py"
+    result = check_on_a_students_machine(checker, submission, tmp_path, env=desktop, absent=with_matplotlib)
+    assert result["errors"] == [] and result["score"] == result["max_score"]
 
 
 def test_code_that_ends_its_process_ends_only_its_own_test_as_when_graded(dist, tmp_path):
