@@ -112,8 +112,10 @@ class WorkedExample:
         self.credit.award(sum(ok for _, ok in printed) / len(printed))
         wrong = [name for name, ok in printed if not ok]
         verb = "does" if len(wrong) == 1 else "do"
+        first = next(name for name, ok, _ in verdicts if not ok) if wrong else ""
+        where = f"; the first value to differ is {first}" if first and first != wrong[0] else ""
         assert not wrong, (
-            f"{function}: {', '.join(wrong)} {verb} not match the lecture's worked example (see the table)"
+            f"{function}: {', '.join(wrong)} {verb} not match the lecture's worked example{where} (see the table)"
         )
 
 

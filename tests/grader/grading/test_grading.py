@@ -114,6 +114,19 @@ def test_the_worked_example_marks_the_first_intermediate_that_really_differs(tmp
 
     first = next(row for row in worked_example_rows(test.details) if row["verdict"] == "first")
     assert first["name"] == "∂L/∂s1" and first["lecture"].endswith("(ref.)")
+    assert "∂L/∂w1 does not match the lecture's worked example; the first value to differ is ∂L/∂s1" in test.message
+
+
+def test_the_update_table_shows_every_new_weight_so_a_bias_left_alone_shows(tmp_path, solution):
+    """The lecture prints three new weights; the other nine stand beside the reference's values."""
+    update = "return {name: weights[name] - alpha * gradients[name] for name in WEIGHT_NAMES}"
+    biases_kept = update.replace("for name in WEIGHT_NAMES}", "for name in WEIGHT_NAMES if name[0] == 'w'} | {")
+    biases_kept += "name: weights[name] for name in WEIGHT_NAMES if name[0] == 'b'}"
+    wrong = variant(tmp_path, solution, update, biases_kept)
+    test = next(t for t in grade(wrong, HW).tests if t.name == "worked_example::update_reproduces_the_lecture")
+    assert len(test.details) == 12
+    differing = [row["name"] for row in test.details if not row["matches"]]
+    assert differing == ["b1'", "b2'", "b3'", "b4'"]
 
 
 def test_hard_coding_the_lecture_numbers_passes_the_worked_example_but_not_the_hidden_cases(tmp_path, solution):
