@@ -153,6 +153,8 @@ def kill_processes_of(uid: int, seconds: float = 2.0) -> None:
     killed), up to ``seconds``. A killed process whose parent has not reaped
     it yet (a zombie) still receives the signal, so "alive" is read from /proc.
     """
+    if not _alive_processes_of(uid, os.getpid()):
+        return  # nothing runs as uid, so nothing can start as it: the fork below (a large copy) is not needed
     helper = os.fork()
     if helper == 0:
         code = 1
@@ -183,16 +185,34 @@ def kill_processes_of(uid: int, seconds: float = 2.0) -> None:
 
 def _alive_processes_of(uid: int, exclude: int) -> bool:
     """Whether a process of ``uid`` other than ``exclude`` is alive (not a zombie), by /proc."""
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == exclude:
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == exclude:
             continue
         try:
-            status = Path(entry.path, "status").read_text()
-        except OSError:
+            status = _read_status(name)
+        except OSError:  # ended meanwhile
             continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if int(fields.get("Uid", "-1 ").split()[0]) == uid and not fields.get("State", "").strip().startswith(
-            ("Z", "X")
-        ):
+        if _status_field(status, b"Uid").split()[:1] == [str(uid).encode()] and not _status_field(
+            status, b"State"
+        ).startswith((b"Z", b"X")):
             return True
     return False
+
+
+def _read_status(pid: str) -> bytes:
+    # Bytes through os.read, found rather than parsed whole: every process of the machine is read before
+    # each sandbox, and this is three times faster than Path.read_text and a dict of every line.
+    fd = os.open(f"/proc/{pid}/status", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, 1 << 16)
+    finally:
+        os.close(fd)
+
+
+def _status_field(status: bytes, name: bytes) -> bytes:
+    """The value of the line ``name:`` of a /proc/<pid>/status text."""
+    start = status.find(b"\n" + name + b":")
+    if start < 0:
+        return b""
+    end = status.find(b"\n", start + 1)
+    return status[start + len(name) + 2 : end if end >= 0 else None].strip()
