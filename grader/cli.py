@@ -7,8 +7,8 @@
     grader batch <folder> --assignment <hw> --out DIR [--workers N] [--only ID...] [--force]
                                                          a class: gradebook, reports, reports to hand back
     grader export <out> --assignment <hw> [--format canvas|scores|functions] [--to FILE]
-    grader gradebook add <out> --assignment <hw> [--db FILE]   the course gradebook (SQLite)
-    grader gradebook show [--format wide|scores] [--to FILE] [--db FILE]
+    grader gradebook add <out> --assignment <hw> [--db FILE|URL]   the course gradebook (SQLite, or a server)
+    grader gradebook show [--format wide|scores] [--to FILE] [--db FILE|URL]
     grader validate <hw>                                 proof that the homework's tests catch wrong code
     grader list                                          the homeworks it knows, and where it found them
     grader gradescope run [--root DIR]                   inside Gradescope's container: results.json
@@ -113,7 +113,12 @@ def _add_class_commands(commands) -> None:
     show.add_argument("--format", choices=("wide", "scores"), default="wide")
     show.add_argument("--to", type=Path, help="the file to write (default: print it)")
     for command in (add, show):
-        command.add_argument("--db", type=Path, default=Path("course.sqlite"), help="default: ./course.sqlite")
+        command.add_argument(
+            "--db",
+            metavar="FILE|URL",
+            help="a SQLite file or a database URL such as postgresql+psycopg://USER@HOST/DATABASE "
+            "(default: $NN_GRADER_GRADEBOOK_DB, then ./course.sqlite)",
+        )
 
 
 def _add_gradescope_commands(commands):
@@ -248,11 +253,12 @@ def _batch(args) -> int:
 def _gradebook(args) -> int:
     from grader.outputs import course
 
+    database = course.database(args.db)
     if args.gradebook_command == "add":
-        count = course.add(args.db, args.out / "gradebook.csv", args.assignment)
-        print(f"{args.db}: {args.assignment}: {count} students")
+        count = course.add(database, args.out / "gradebook.csv", args.assignment)
+        print(f"{course.shown(database)}: {args.assignment}: {count} students")
         return 0
-    table = course.show(args.db, args.format)
+    table = course.show(database, args.format)
     if args.to is None:
         print(table, end="")
         return 0
