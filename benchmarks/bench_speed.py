@@ -14,7 +14,9 @@ each the median of N runs:
   JSON and HTML results;
 - a batch of a class of mixed submissions (the solution, the blank handout, a wrong one, one that
   does not load) with 1 and 2 workers: submissions per second, seconds per submission, the
-  speed-up, and the peak memory of the batch's whole process tree (every worker and sandbox).
+  speed-up, and the peak memory of the batch's whole process tree (every worker and sandbox),
+  resident (RSS: a page forks share counts in each) and proportional (PSS: a shared page counts
+  once), and what the second worker adds.
 
 Figures, never assertions: machines are shared and noisy.
 """
@@ -124,9 +126,11 @@ def breakdown(hw: str, path: Path, repeat: int) -> dict[str, float]:
     }
 
 
-def peak_tree_memory(process: subprocess.Popen) -> int:
-    """The largest total resident memory (bytes) of ``process`` and all its descendants, sampled until it ends."""
-    peak = 0
+def peak_tree_memory(process: subprocess.Popen) -> tuple[int, int]:
+    """The largest totals (bytes) over ``process`` and all its descendants, sampled until it ends: of resident
+    memory (RSS: a page shared by forks counts in each) and of proportional memory (PSS: a shared page
+    counts once, split between its sharers; what the machine gives the batch)."""
+    peak_rss = peak_pss = 0
     page = os.sysconf("SC_PAGE_SIZE")
     while process.poll() is None:
         children: dict[int, list[int]] = {}
@@ -140,18 +144,31 @@ def peak_tree_memory(process: subprocess.Popen) -> int:
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry.name))
             rss[int(entry.name)] = int(fields[21]) * page
-        total, stack = 0, [process.pid]
+        total_rss = total_pss = 0
+        stack = [process.pid]
         while stack:
             pid = stack.pop()
-            total += rss.get(pid, 0)
+            total_rss += rss.get(pid, 0)
+            total_pss += _pss(pid)
             stack.extend(children.get(pid, []))
-        peak = max(peak, total)
+        peak_rss, peak_pss = max(peak_rss, total_rss), max(peak_pss, total_pss)
         time.sleep(0.05)
-    return peak
+    return peak_rss, peak_pss
 
 
-def batch(hw: str, folder: Path, out: Path, workers: int, env: dict) -> tuple[float, int]:
-    """(seconds, peak memory of the process tree) of one ``grader batch`` run, nothing reused."""
+def _pss(pid: int) -> int:
+    """The proportional set size of ``pid`` in bytes (0 if it ended, or the kernel has no smaps_rollup)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def batch(hw: str, folder: Path, out: Path, workers: int, env: dict) -> tuple[float, tuple[int, int]]:
+    """(seconds, (peak RSS, peak PSS) of the process tree) of one ``grader batch`` run, nothing reused."""
     command = [
         sys.executable,
         "-m",
@@ -167,12 +184,12 @@ def batch(hw: str, folder: Path, out: Path, workers: int, env: dict) -> tuple[fl
     ]
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak: list[int] = []
+    peak: list[tuple[int, int]] = []
     watcher = threading.Thread(target=lambda: peak.append(peak_tree_memory(process)))
     watcher.start()
     process.wait()
     watcher.join()
-    return time.perf_counter() - started, peak[0] if peak else 0
+    return time.perf_counter() - started, peak[0] if peak else (0, 0)
 
 
 def report(hw: str, env: dict, repeat: int, class_size: int, scratch: Path) -> None:
@@ -192,15 +209,20 @@ def report(hw: str, env: dict, repeat: int, class_size: int, scratch: Path) -> N
     for phase, seconds in breakdown(hw, solution, repeat).items():
         print(f"    {phase:62} {seconds * 1000:6.0f} ms")
     folder = class_folder(scratch / f"{hw}-class", hw, class_size)
-    seconds = {}
+    seconds, memory = {}, {}
     for workers in (1, 2):
-        seconds[workers], peak = batch(hw, folder, scratch / f"{hw}-out-{workers}", workers, env)
+        seconds[workers], memory[workers] = batch(hw, folder, scratch / f"{hw}-out-{workers}", workers, env)
+        rss, pss = memory[workers]
         print(
             f"  batch of {class_size}, {workers} worker{'s' if workers > 1 else ' '}: {seconds[workers]:6.1f} s, "
             f"{class_size / seconds[workers]:5.1f} submissions/s, {seconds[workers] / class_size:.3f} s each, "
-            f"peak memory of the process tree {peak / 2**20:.0f} MB"
+            f"peak memory of the process tree {rss / 2**20:.0f} MB resident, {pss / 2**20:.0f} MB proportional"
         )
     print(f"  speed-up with 2 workers: {seconds[1] / seconds[2]:.2f}x")
+    print(
+        f"  memory of the second worker: {(memory[2][0] - memory[1][0]) / 2**20:.0f} MB resident, "
+        f"{(memory[2][1] - memory[1][1]) / 2**20:.0f} MB proportional"
+    )
 
 
 def main() -> None:

@@ -159,7 +159,7 @@ def _run_pool(jobs: dict[str, _Job], workers: int, on_done) -> dict[str, _Job]:
 
     Returns the jobs a dead worker lost."""
     lost = {}
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = ProcessPoolExecutor(max_workers=workers, **_forked_from_a_prepared_parent())
     try:
         futures = {pool.submit(_grade_one, job): student for student, job in jobs.items()}
         for future in as_completed(futures):
@@ -175,6 +175,23 @@ def _run_pool(jobs: dict[str, _Job], workers: int, on_done) -> dict[str, _Job]:
         raise
     pool.shutdown()
     return lost
+
+
+def _forked_from_a_prepared_parent() -> dict:
+    """Where processes can fork (Linux), workers are forks of this process with the grading modules already
+    imported (pytest, numpy, jinja2 ...): each starts grading at once, and their pages stay shared with this
+    process's until written. ``gc.freeze`` keeps the collector from writing to (and so copying) every one."""
+    if sys.platform != "linux":
+        return {}  # macOS and Windows start workers afresh: forking a process with threads is unsafe there
+    import gc
+    import multiprocessing
+
+    import grader.grading.grade  # noqa: F401  (imported for the forks)
+    import grader.grading.harness  # noqa: F401
+    import grader.outputs.report  # noqa: F401
+
+    gc.freeze()
+    return {"mp_context": multiprocessing.get_context("fork")}
 
 
 def _grade_all(jobs: dict[str, _Job], workers: int, on_done) -> None:
