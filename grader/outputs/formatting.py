@@ -21,6 +21,15 @@ def all_passed(count: int) -> str:
     return "the one test passed" if count == 1 else f"all {count} tests passed"
 
 
+AS_ABOVE = "(the same as above)"
+
+
+def said_once(messages: list[str]) -> list[str]:
+    """Each message, or :data:`AS_ABOVE` where it repeats the one before it: when a function's tests all fail
+    for one reason (its file did not load), the reason is said once, not once per test."""
+    return [AS_ABOVE if m and n and m == messages[n - 1] else m for n, m in enumerate(messages)]
+
+
 def finite(value, digits: int = 6) -> float:
     """A number strict JSON readers accept: rounded, and 0.0 for NaN, ±inf or what is not a number."""
     try:

@@ -51,7 +51,7 @@ def html_report(result: GradingResult, for_student: bool = False, cells: dict[st
                 "state": _state(earned, possible, bool(failing)),
                 "failing": len(failing),
                 "all_passed": formatting.all_passed(len(tests)),
-                "tests": [_test_view(t, for_student) for t in failing + [t for t in tests if t.passed]],
+                "tests": _test_views(failing, for_student) + [_test_view(t, for_student) for t in tests if t.passed],
             }
         )
     failing_groups = [g for g in groups if g["failing"]]
@@ -127,6 +127,14 @@ def _tests_by_function(result: GradingResult) -> dict[str, list[TestResult]]:
     for test in result.tests:
         groups.setdefault(test.charged_to, []).append(test)
     return {name: tests for name, tests in groups.items() if tests}
+
+
+def _test_views(failing: list[TestResult], for_student: bool) -> list[dict]:
+    """The views of a function's failing tests, a reason shared by the one before said once."""
+    views = [_test_view(t, for_student) for t in failing]
+    for view, message in zip(views, formatting.said_once([v["message"] for v in views])):
+        view["message"] = message
+    return views
 
 
 def _test_view(test: TestResult, for_student: bool = False) -> dict:

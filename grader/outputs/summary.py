@@ -23,12 +23,14 @@ def print_summary(result: GradingResult, stream=None) -> None:
     failing = [t for t in result.tests if not t.passed]
     if failing:
         print("\n  tests that did not pass:", file=out)
-    for test in failing:
+    order = {function: n for n, function in enumerate(result.function_scores())}
+    failing.sort(key=lambda t: order.get(t.functions[0] if t.functions else "", len(order)))  # by function
+    for test, message in zip(failing, formatting.said_once([t.message for t in failing])):
         print(
             f"  {test.status.word:8} {test.score:5.2f}/{test.max_score:<5g} {test.name} ({test.visibility})", file=out
         )
-        if test.message:
-            print(textwrap.indent(test.message, " " * 11), file=out)  # a plain assert's where-lines too
+        if message:
+            print(textwrap.indent(message, " " * 11), file=out)  # a plain assert's where-lines too
         if first_divergence(test.details) is not None:
             print("\n".join(worked_example_table(test.details, indent=" " * 13)), file=out)
     if not failing:

@@ -376,3 +376,18 @@ def test_one_test_passing_is_said_in_the_singular(capsys):
     print_summary(only)
     assert "the one test passed" in capsys.readouterr().out
     assert "The one test passed." in text_of(html_report(only)) and "1 tests" not in text_of(html_report(only))
+
+
+def test_a_reason_shared_by_a_functions_tests_is_said_once(capsys):
+    """A file that did not load fails every test for one reason: each function says it once, not per test."""
+    from grader.outputs.summary import print_summary
+
+    reason = "forward_pass could not be tested: hw1_backprop.py did not load (SyntaxError ...)"
+    tests = [outcome(name=f"random::forward_pass[{n}]", status="error", message=reason) for n in range(3)]
+    other = outcome(name="random::backward_pass[0]", status="error", functions=("backward_pass",), message="other")
+    failed = result([*tests, other])
+    print_summary(failed)
+    text = capsys.readouterr().out
+    assert text.count(reason) == 1 and text.count("(the same as above)") == 2 and "other" in text
+    page = text_of(html_report(failed))
+    assert page.count(reason) == 1 and page.count("(the same as above)") == 2
