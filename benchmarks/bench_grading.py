@@ -1,11 +1,15 @@
 """How long grading one submission takes, next to the fixed costs it cannot avoid.
 
-    python benchmarks/bench_grading.py [--repeat N]
+    python benchmarks/bench_grading.py [--repeat N] [--assignment HW] [--cores N]
+
+``--assignment`` grades another homework's solution (hw4_training: its training run included; the
+target there is under 10 s on one core); ``--cores N`` pins this process and everything it starts
+to N cores (Linux), so ``--cores 1`` measures on one core.
 
 Prints, each the median of N runs (in seconds):
 
 - a bare ``python -c pass`` and ``python -c "import numpy"``: the floor;
-- ``grader grade`` of the hw1 solution module end to end, process start
+- ``grader grade`` of the solution module end to end, process start
   included (the target: under 1 s on one core, dominated by Python starts
   and imports, not by the grader's code);
 - the same for the solution notebook;
@@ -19,6 +23,7 @@ A figure, never an assertion: machines are shared and noisy.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -26,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HW = "hw1_backprop"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, installed or not
 
 
 def median_seconds(action, repeat: int) -> float:
@@ -45,7 +50,12 @@ def command(*args: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
-    repeat = parser.parse_args().repeat
+    parser.add_argument("--assignment", default="hw1_backprop")
+    parser.add_argument("--cores", type=int, default=None, help="pin to this many cores (Linux)")
+    args = parser.parse_args()
+    repeat, HW = args.repeat, args.assignment
+    if args.cores:
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.cores])  # inherited by every child
 
     from grader.authoring.handout import build
     from grader.grading.grade import grade
@@ -71,7 +81,8 @@ def main() -> None:
             ("grade() in a running process", median_seconds(lambda: grade(module, HW), repeat)),
             ("  of which: sandbox start + load", median_seconds(sandbox_load, repeat)),
         ]
-    print(f"grading {HW}, median of {repeat} runs")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"grading {HW} on {cores} core{'s' if cores != 1 else ''}, median of {repeat} runs")
     for label, seconds in rows:
         print(f"  {label:34} {seconds * 1000:8.1f} ms")
 
