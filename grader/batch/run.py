@@ -59,14 +59,10 @@ def failed_result(
     tests: list[TestResult], submission: Path, manifest: manifests.Manifest, message: str
 ) -> GradingResult:
     """A complete result, every test an error with ``message``, for a submission the grader itself failed on."""
-    return GradingResult(
+    return GradingResult.of(
+        [replace(t, score=0.0, status="error", message=f"{t.functions[0]}: {message}", details=[]) for t in tests],
         assignment=manifest.id,
         submission=str(submission),
-        score=0.0,
-        max_score=round(sum(t.max_score for t in tests), 6),
-        tests=[
-            replace(t, score=0.0, status="error", message=f"{t.functions[0]}: {message}", details=[]) for t in tests
-        ],
         errors=[message],
         functions=list(manifest.functions),
     )

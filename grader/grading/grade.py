@@ -116,12 +116,10 @@ def grade(
         errors.append(f"the submission printed more than {limits.output_kb} KiB; only the first were kept")
     errors.extend(f"grader error in {e}" for e in plugin.grader_errors)
     label = "all tests" if set(visibilities) == set(VISIBILITIES) else " and ".join(visibilities) + " tests"
-    return GradingResult(
+    return GradingResult.of(
+        tests,
         assignment=manifest.id,
         submission=str(submission_path),
-        score=round(sum(t.score for t in tests), 6),
-        max_score=round(sum(t.max_score for t in tests), 6),
-        tests=tests,
         errors=errors,
         label=label,
         functions=list(manifest.functions),

@@ -328,12 +328,10 @@ def check(path: Path, homework: Homework) -> GradingResult:
             for record in homework.cases
             if record["name"] not in done
         ]
-    return GradingResult(
+    return GradingResult.of(
+        tests,
         assignment=homework.id,
         submission=str(path),
-        score=round(sum(t.score for t in tests), 6),
-        max_score=round(sum(t.max_score for t in tests), 6),
-        tests=tests,
         errors=errors,
         label="visible tests",
         functions=list(homework.functions),

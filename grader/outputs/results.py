@@ -98,6 +98,12 @@ class GradingResult:
     """What the homework's late policy did (grader/batch/lateness.py): submitted_at, late_hours, penalty,
     final (the score after the penalty), policy, note. Empty when no policy applies."""
 
+    @classmethod
+    def of(cls, tests: list[TestResult], **fields) -> GradingResult:
+        """The result of ``tests``: its score and maximum are theirs summed (to 6 decimals, the one rule)."""
+        score = round(sum(t.score for t in tests), 6)
+        return cls(score=score, max_score=round(sum(t.max_score for t in tests), 6), tests=tests, **fields)
+
     @property
     def loaded(self) -> bool:
         """False when nothing could be graded: the submission did not load, so every test is an error."""
