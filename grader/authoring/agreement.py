@@ -118,12 +118,6 @@ class Checking:
         return found
 
 
-def disagreements(checker: Path, graded: dict[str, tuple[Path, GradingResult]], workers: int = 2) -> list[str]:
-    """:meth:`Checking.disagreements` of submissions already graded: ``graded`` maps a label to (file, grading)."""
-    with Checking(checker, {label: path for label, (path, _) in graded.items()}, workers) as checking:
-        return checking.disagreements({label: result for label, (_, result) in graded.items()})
-
-
 def _checked(checker: Path, submission: Path, out: Path) -> dict[str, float] | str:
     """The checker's score of each test on ``submission``, or what went wrong running it."""
     try:

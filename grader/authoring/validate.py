@@ -36,7 +36,7 @@ from pathlib import Path
 
 from grader.authoring import agreement
 from grader.errors import UserError
-from grader.grading.grade import grade
+from grader.grading.grade import VISIBILITIES, grade
 from grader.homework import manifest as manifests
 from grader.homework import samples
 from grader.outputs.results import GradingResult
@@ -108,10 +108,7 @@ def validate(assignment: str) -> list[Verdict]:
         checker_folder.mkdir()
         checker = agreement.build_checker(manifest, checker_folder)
         with agreement.Checking(checker, files) as checking:  # the checker runs while grading goes on
-            graded = {
-                label: grade(path, str(manifest.folder), visibilities=VISIBLE if label.startswith("sample") else ALL)
-                for label, path in files.items()
-            }
+            graded = {label: grade(path, str(manifest.folder), _graded_on(label)) for label, path in files.items()}
             verdicts += _whole_verdicts(graded["the solution"], graded["the blank handout"])
             reference_points = _points_by_function(graded["the solution"])
             tasks = {task.function: task for task in manifest.tasks}
@@ -138,7 +135,9 @@ def validate(assignment: str) -> list[Verdict]:
     return verdicts
 
 
-VISIBLE, ALL = ("visible",), ("visible", "hidden")
+def _graded_on(label: str) -> tuple[str, ...]:
+    """A sample is graded as grader check grades it, on the checker's (visible) tests; the rest on all."""
+    return ("visible",) if label.startswith("sample") else VISIBILITIES
 
 
 def _whole_verdicts(full: GradingResult, zero: GradingResult) -> list[Verdict]:
