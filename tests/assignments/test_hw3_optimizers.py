@@ -6,9 +6,11 @@ each once, and check what the students see: every failure names the
 optimizer, the step and, for a known mistake, the mistake.
 """
 
-from pathlib import Path
+import functools
 
+import graded
 import pytest
+from graded import failures, scores
 
 from grader.authoring.module import build_module
 from grader.grading.grade import grade
@@ -20,26 +22,8 @@ HW = "hw3_optimizers"
 MANIFEST = manifests.load(HW)
 
 
-def write(folder: Path, text: str) -> Path:
-    """The submission hw3_optimizers.py in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{HW}.py"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def with_edit(old: str, new: str) -> str:
-    text = build_module(MANIFEST, solution=True)
-    assert text.count(old) == 1, old
-    return text.replace(old, new)
-
-
-def scores(result) -> dict[str, float]:
-    return {name: score for name, (score, _) in result.function_scores().items()}
-
-
-def failures(result) -> dict[str, str]:
-    return {test.name: test.message for test in result.tests if not test.passed}
+write = functools.partial(graded.write, MANIFEST)
+with_edit = functools.partial(graded.with_edit, MANIFEST)
 
 
 @pytest.fixture(scope="module")

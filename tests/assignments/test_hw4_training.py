@@ -6,9 +6,11 @@ run plotted beside the reference's and put on the leaderboard, statistical check
 mistake, and the training loop graded on the student's own pieces.
 """
 
-from pathlib import Path
+import functools
 
+import graded
 import pytest
+from graded import failures, scores
 
 from grader.authoring.module import build_module
 from grader.gradescope import results_json
@@ -22,25 +24,8 @@ MANIFEST = manifests.load(HW)
 DIGITS = "training::fit_trains_an_mlp_on_the_digits_to_93_percent_dev_accuracy"
 
 
-def write(folder: Path, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{HW}.py"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def with_edit(old: str, new: str) -> str:
-    text = build_module(MANIFEST, solution=True)
-    assert text.count(old) == 1, old
-    return text.replace(old, new)
-
-
-def scores(result) -> dict[str, float]:
-    return {name: score for name, (score, _) in result.function_scores().items()}
-
-
-def failures(result) -> dict[str, str]:
-    return {test.name: test.message for test in result.tests if not test.passed}
+write = functools.partial(graded.write, MANIFEST)
+with_edit = functools.partial(graded.with_edit, MANIFEST)
 
 
 @pytest.fixture(scope="module")
