@@ -157,6 +157,13 @@ class HarnessPlugin:
         self.sandbox.reset()
 
     @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(self, item):
+        yield
+        # The copy of the submission this test used ends now, while pytest reports the test: the
+        # next test's reset (in setup, above) then finds a fresh copy already there.
+        self.sandbox.reset()
+
+    @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
         token = compare.reveal_expected.set(self._cases[item.nodeid].visibility is Visibility.VISIBLE)
         try:

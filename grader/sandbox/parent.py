@@ -118,6 +118,8 @@ class Sandbox(SandboxClient):
         self.output_truncated = False
         self._printed = 0  # what the current child says it was asked to print
         self._process: subprocess.Popen | None = None
+        self._served = False  # the current copy of the submission has been sent a request (see reset)
+        self._ending: float | None = None  # until when the end of the copy reset ended is waited for
         self._workdir: Path | None = None
         self._user: users.SandboxUser | None = None  # its own user id while it lives (root only)
 
@@ -280,14 +282,30 @@ class Sandbox(SandboxClient):
         previous test's handles are gone. Files written to the scratch
         directory stay. If anything goes wrong the child is killed, and the
         next request starts a new one.
+
+        The old copy is told to end at once, but its end is waited for only when the next request
+        is sent (:meth:`_settle`): the child ends it and forks the next copy while the grader does
+        its own bookkeeping between tests, and no request is sent before the old copy is gone. A
+        copy that has answered nothing yet is as fresh as a new one, so it stays.
         """
         self._test += 1
-        self._new_fork()
-        if not self.alive:
+        if not self._served or not self.alive:
             return
+        self._new_fork()
+        self._served = False
         try:
             self._send({"kind": Kind.RESET})
-            self._receive(time.monotonic() + RESET_SECONDS, None, Kind.ENDED)
+            self._ending = time.monotonic() + RESET_SECONDS
+        except OSError:
+            self._kill()
+
+    def _settle(self) -> None:
+        """Wait for the end of the copy :meth:`reset` ended (the child reports it); kill the child if it does not."""
+        if self._ending is None:
+            return
+        deadline, self._ending = self._ending, None
+        try:
+            self._receive(deadline, None, Kind.ENDED)
         except (OSError, _Failed, _Ended):
             self._kill()
 
@@ -299,6 +317,7 @@ class Sandbox(SandboxClient):
     def _kill(self) -> None:
         """Kill the child and everything it started, then keep what it printed."""
         process, self._process = self._process, None
+        self._served, self._ending = False, None
         if process is None:
             return
         try:
@@ -344,6 +363,7 @@ class Sandbox(SandboxClient):
     def _exchange(self, message: dict, op: str, what: str) -> CallResult:
         """Send one request to the child and make its reply a result (see client.py's ``request``)."""
         try:
+            self._served = True
             request_id = self._send(message)
             reply = self._receive(time.monotonic() + self.limits.call_seconds, request_id)
         except OSError:
@@ -364,6 +384,7 @@ class Sandbox(SandboxClient):
 
     def _ensure_loaded(self) -> CallResult | None:
         """A child to answer: a new one if the last one died (None), or why there is none."""
+        self._settle()
         if not self.alive:
             report = self.start()
             if report.fatal:
