@@ -321,7 +321,8 @@ class Sandbox(SandboxClient):
         if process is None:
             return
         try:
-            os.killpg(process.pid, signal.SIGKILL)
+            if process.pid is not None:  # None: a zygote's fork that never started (the zygote is gone)
+                os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         process.wait()

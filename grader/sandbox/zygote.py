@@ -14,6 +14,7 @@ it dies with the grader. If it cannot start or stops answering, sandboxes are st
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import select
@@ -64,6 +65,7 @@ class Zygote:
         with os.fdopen(bootstrap_write, "w") as f:
             json.dump({"python_paths": view.python_paths()}, f)
         self._ended: dict[int, int] = {}
+        self._unanswered: collections.deque[ZygoteChild] = collections.deque()
 
     @classmethod
     def shared(cls) -> Zygote | None:
@@ -77,13 +79,25 @@ class Zygote:
         return cls._current
 
     def spawn(self, config: dict, request_read: int, reply_write: int, output: int) -> ZygoteChild:
-        """A sandbox's process, forked with ``config`` on these descriptors (which stay the caller's to close)."""
+        """A sandbox's process, forked with ``config`` on these descriptors (which stay the caller's to close).
+
+        Returns at once, without waiting for the zygote (which may still be importing numpy): the
+        fork's pid is read from the zygote's answer when first needed. The zygote answers in the order
+        it was asked, so the first unanswered sandbox is the one an answer names.
+        """
         socket.send_fds(self._socket, [json.dumps(config).encode()], [request_read, reply_write, output])
+        child = ZygoteChild(self)
+        self._unanswered.append(child)
+        return child
+
+    def wait_until_started(self, child: ZygoteChild) -> None:
+        """Read the zygote's answers until ``child``'s pid is known (OSError if the zygote is gone or silent)."""
         deadline = time.monotonic() + ANSWER_SECONDS
-        while True:
-            message = self._next(deadline)
-            if "started" in message:
-                return ZygoteChild(self, int(message["started"]))
+        while child._pid is None:
+            try:
+                self._next(deadline)
+            except TimeoutError:
+                raise OSError("the sandboxes' zygote did not answer") from None
 
     def exit_status(self, pid: int, timeout: float | None) -> int | None:
         """How the fork ``pid`` ended (as Popen.returncode), waiting up to ``timeout`` (None: not at all)."""
@@ -106,20 +120,34 @@ class Zygote:
         message = json.loads(data)
         if "ended" in message:
             self._ended[int(message["ended"])] = int(message["exit"])
+        if "started" in message and self._unanswered:
+            self._unanswered.popleft()._pid = int(message["started"])
         return message
 
 
 class ZygoteChild:
     """A sandbox's process forked by the zygote, with the parts of Popen's interface the sandbox uses."""
 
-    def __init__(self, zygote: Zygote, pid: int):
-        self.zygote, self.pid = zygote, pid
+    def __init__(self, zygote: Zygote):
+        self.zygote = zygote
+        self._pid: int | None = None  # set when the zygote answers
         self.returncode: int | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The fork's pid, waiting for the zygote's answer if need be; None if the zygote is gone (its forks too)."""
+        if self._pid is None:
+            try:
+                self.zygote.wait_until_started(self)
+            except OSError:
+                self.returncode = -9
+        return self._pid
 
     def poll(self) -> int | None:
         if self.returncode is None:
             try:
-                self.returncode = self.zygote.exit_status(self.pid, None)
+                if self.pid is not None:
+                    self.returncode = self.zygote.exit_status(self.pid, None)
             except OSError:
                 self.returncode = -9  # the zygote is gone, and its forks with it
         return self.returncode

@@ -61,6 +61,30 @@ def test_nothing_of_one_submission_reaches_the_next_through_the_zygote(tmp_path)
         second.close()
 
 
+def test_sandboxes_asked_for_at_once_each_get_their_own_fork_whatever_order_they_are_used_in(tmp_path):
+    # spawn() does not wait for the zygote: each sandbox learns its fork's pid from the zygote's answers,
+    # which come in the order the forks were asked for, whichever sandbox reads them.
+    boxes = []
+    for number in range(3):
+        path = tmp_path / f"student{number}" / "probe.py"
+        path.parent.mkdir()
+        path.write_text(PROBE + f"\ndef number():\n    return {number}\n")
+        boxes.append(Sandbox(read_submission(path), LIMITS, module_name="probe", use_zygote=True))
+    try:
+        for box in boxes:
+            box.spawn()
+        for box in reversed(boxes):
+            assert not box.finish_loading().fatal
+        assert len({box._process.pid for box in boxes}) == 3
+        for number, box in enumerate(boxes):
+            assert box.call("number").value == number
+            box.reset()
+            assert box.call("number").value == number
+    finally:
+        for box in boxes:
+            box.close()
+
+
 def test_a_zygote_that_died_is_replaced_and_grading_goes_on(tmp_path):
     box = sandbox(tmp_path, "before", PROBE, use_zygote=True)
     box.close()
