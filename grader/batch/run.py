@@ -10,22 +10,25 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.batch.discover import Entry, discover
 from grader.batch.fingerprint import fingerprint, homework_hash
 from grader.batch.lateness import late_record, read_times
+from grader.batch.workers import grade_jobs
 from grader.errors import UserError
 from grader.files import write_atomic
 from grader.homework import manifest as manifests
 from grader.outputs.gradebook import write_gradebook
 from grader.outputs.release import write_not_graded, write_release
 from grader.outputs.results import GradingResult, TestResult, write_json_atomically
+
+if TYPE_CHECKING:
+    from grader.grading.harness import TestSession
 
 
 def check_homework(manifest: manifests.Manifest) -> list[TestResult]:
@@ -79,14 +82,17 @@ class _Job:
     extension: datetime | None = None
 
 
-def _grade_one(job: _Job) -> tuple[dict, str, str, str | None]:
-    """In a worker: (the result's dict, its HTML report, the grader's own error or "", the notebook's page or None)."""
+def _grade_one(job: _Job, session: TestSession | None) -> tuple[dict, str, str, str | None]:
+    """In a worker: (the result's dict, its HTML report, the grader's own error or "", the notebook's page or None).
+
+    ``session``: the worker's tests, collected once (None: collected for this job alone).
+    """
     from grader.grading.grade import grade
     from grader.outputs.report import html_report
 
     crash = ""
     try:
-        result = grade(job.path, job.assignment, limits=job.limits)
+        result = grade(job.path, job.assignment, limits=job.limits, session=session)
     except Exception as error:  # one submission's grader failure must not stop the class: it gets a result
         crash = f"the grader failed on this submission ({type(error).__name__}: {error}); please tell the course staff"
         result = failed_result(job.tests, job.path, job.manifest, crash)
@@ -150,51 +156,11 @@ def _save(out: Path, entry: Entry, data: dict, html: str, notebook_page: str | N
     write_json_atomically(out / entry.student / "result.json", {**data, "fingerprint": entry.fingerprint})
 
 
-def _run_pool(jobs: dict[str, _Job], workers: int, on_done) -> dict[str, _Job]:
-    """Grade ``jobs`` in ``workers`` processes, calling ``on_done(student, outcome)``.
-
-    Returns the jobs a dead worker lost."""
-    lost = {}
-    pool = ProcessPoolExecutor(max_workers=workers, **_forked_from_a_prepared_parent())
-    try:
-        futures = {pool.submit(_grade_one, job): student for student, job in jobs.items()}
-        for future in as_completed(futures):
-            student = futures[future]
-            try:
-                outcome = future.result()
-            except BrokenProcessPool:
-                lost[student] = jobs[student]
-                continue
-            on_done(student, outcome)
-    except BaseException:  # Ctrl-C or a failed write: stop now, not after grading everything still queued
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-    return lost
-
-
-def _forked_from_a_prepared_parent() -> dict:
-    """Where processes can fork (Linux), workers are forks of this process with the grading modules already
-    imported (pytest, numpy, jinja2 ...): each starts grading at once, and their pages stay shared with this
-    process's until written. ``gc.freeze`` keeps the collector from writing to (and so copying) every one."""
-    if sys.platform != "linux":
-        return {}  # macOS and Windows start workers afresh: forking a process with threads is unsafe there
-    import gc
-    import multiprocessing
-
-    import grader.grading.grade  # noqa: F401  (imported for the forks)
-    import grader.grading.harness  # noqa: F401
-    import grader.outputs.report  # noqa: F401
-
-    gc.freeze()
-    return {"mp_context": multiprocessing.get_context("fork")}
-
-
 def _grade_all(jobs: dict[str, _Job], workers: int, on_done) -> None:
     """Grade every job; if a worker process dies, regrade what it took down one at a time, and only then give up."""
-    lost = _run_pool(jobs, workers, on_done)
+    lost = grade_jobs(jobs, workers, _grade_one, on_done)
     for student, job in lost.items():
-        if _run_pool({student: job}, 1, on_done):
+        if grade_jobs({student: job}, 1, _grade_one, on_done):
             message = "the grading process died on this submission (out of memory?); please tell the course staff"
             result = failed_result(job.tests, job.path, job.manifest, message)
             on_done(student, (result.to_dict(), _plain_report(result, message), message, None))

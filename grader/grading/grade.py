@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.authoring.module import handout_names
 from grader.errors import UserError
@@ -17,6 +18,9 @@ from grader.grading.submission import Submission, read_submission
 from grader.homework import manifest as manifests
 from grader.outputs.results import GradingResult, TestResult
 from grader.sandbox import Sandbox, Unavailable
+
+if TYPE_CHECKING:
+    from grader.grading.harness import TestSession
 
 VISIBILITIES = ("visible", "hidden")
 
@@ -75,10 +79,13 @@ def grade(
     visibilities=VISIBILITIES,
     use_namespaces: bool = True,
     limits: manifests.Limits | None = None,
+    session: TestSession | None = None,
 ) -> GradingResult:
     """Grade ``submission_path`` (a .py, an .ipynb or a folder holding one) against ``assignment``'s tests.
 
-    ``limits`` replaces the manifest's sandbox limits (tests use short ones).
+    ``limits`` replaces the manifest's sandbox limits (tests use short ones). ``session``: the
+    homework's tests (all of them) already collected, as a batch worker keeps them; else they are
+    collected for this submission alone.
     """
     started = time.monotonic()
     manifest = manifests.load(assignment)
@@ -100,13 +107,16 @@ def grade(
 
         if sandbox is not None:
             target = _loaded(sandbox, submission, errors)
-        plugin = HarnessPlugin(
-            sandbox=target,
-            functions=manifest.functions,
-            tests_root=manifest.folder / "tests",
-            names=handout_names(manifest),
-        )
-        tests = run_tests(plugin, files)
+        if session is not None:
+            tests, grader_errors = session.run(target)
+        else:
+            plugin = HarnessPlugin(
+                sandbox=target,
+                functions=manifest.functions,
+                tests_root=manifest.folder / "tests",
+                names=handout_names(manifest),
+            )
+            tests, grader_errors = run_tests(plugin, files), plugin.grader_errors
     finally:
         if sandbox is not None:
             sandbox.close()
@@ -114,7 +124,7 @@ def grade(
         check_points(manifest, tests)
     if sandbox is not None and sandbox.output_truncated:
         errors.append(f"the submission printed more than {limits.output_kb} KiB; only the first were kept")
-    errors.extend(f"grader error in {e}" for e in plugin.grader_errors)
+    errors.extend(f"grader error in {e}" for e in grader_errors)
     label = "all tests" if set(visibilities) == set(VISIBILITIES) else " and ".join(visibilities) + " tests"
     return GradingResult.of(
         tests,

@@ -154,6 +154,7 @@ class HarnessPlugin:
     # ----- running ------------------------------------------------------------------
     def pytest_runtest_setup(self, item):
         self.current = item
+        self._cases[item.nodeid].fixtures.clear()  # a run before this one (another submission's) made its own
         self.sandbox.reset()
 
     @pytest.hookimpl(hookwrapper=True)
@@ -224,11 +225,55 @@ def _no_plugin_autoload():
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous
 
 
-def run_tests(plugin: HarnessPlugin, test_files: list[Path], options: list[str] = ()) -> list[TestResult]:
+@dataclass(eq=False)
+class TestSession:
+    """A homework's tests collected once, then run for one submission after another (a batch worker's).
+
+    Given to :func:`run_tests` beside its plugin, it takes over pytest's loop over the tests: once
+    collection is done it calls ``serve(self)``, and ``serve`` calls :meth:`run` once per submission,
+    until it returns. Each run is a complete one: every fixture, the session's included, is torn down
+    after its last test and made again for the next run, and each case's records (credit, plots ...)
+    are made afresh. What stays is what collection built: the test modules as imported, so a test
+    keeps nothing in a module's globals that a later test reads.
+    """
+
+    __test__ = False  # not a test class, whatever its name says
+    plugin: HarnessPlugin
+    serve: Callable[[TestSession], None]
+    _session: pytest.Session | None = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        self._session = session
+        self.serve(self)
+        return True  # the tests ran under serve: pytest's own loop must not run them once more
+
+    def run(self, target: Sandbox | Unavailable) -> tuple[list[TestResult], list[str]]:
+        """Every collected test against ``target``: the results, and the tests' own faults (grader errors)."""
+        from _pytest.runner import runtestprotocol
+
+        plugin, session = self.plugin, self._session
+        if plugin.authoring_errors:
+            raise UserError("the homework's tests are not marked correctly:\n  " + "\n  ".join(plugin.authoring_errors))
+        if session.testsfailed:  # errors while collecting: a test file that does not import
+            raise UserError(f"{plugin.tests_root}: the homework's tests could not be collected")
+        plugin.sandbox, plugin.results, plugin.grader_errors = target, [], []
+        items = session.items
+        for index, item in enumerate(items):
+            # After the last test nothing comes next: every fixture is torn down, the session's too.
+            runtestprotocol(item, log=False, nextitem=items[index + 1] if index + 1 < len(items) else None)
+        plugin.sandbox = Unavailable("no submission (between two)")
+        return plugin.results, plugin.grader_errors
+
+
+def run_tests(
+    plugin: HarnessPlugin, test_files: list[Path], options: list[str] = (), session: TestSession | None = None
+) -> list[TestResult]:
     """Run ``test_files`` under ``plugin``, quietly; returns the per-case results.
 
     ``options``: more ini settings (``name=value``). The tests' folder is importable while they run,
-    so a homework's tests and conftest import its ``tests/checks.py`` as ``checks``.
+    so a homework's tests and conftest import its ``tests/checks.py`` as ``checks``. With ``session``,
+    the tests are collected once and run as often as it asks (see :class:`TestSession`).
     """
     args = [str(p) for p in test_files] + [
         "-q",
@@ -253,7 +298,7 @@ def run_tests(plugin: HarnessPlugin, test_files: list[Path], options: list[str] 
     sys.path.insert(0, str(plugin.tests_root))
     try:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _no_plugin_autoload():
-            code = pytest.main(args, plugins=[plugin])
+            code = pytest.main(args, plugins=[plugin] + ([session] if session is not None else []))
     finally:
         sys.path.remove(str(plugin.tests_root))
         _forget_test_modules(plugin.tests_root)

@@ -64,14 +64,17 @@ class Zygote:
             theirs.close()
         with os.fdopen(bootstrap_write, "w") as f:
             json.dump({"python_paths": view.python_paths()}, f)
+        self._grader = os.getpid()
         self._ended: dict[int, int] = {}
         self._unanswered: collections.deque[ZygoteChild] = collections.deque()
 
     @classmethod
     def shared(cls) -> Zygote | None:
         """This process's zygote, started on first use; None if none can run (sandboxes then start the old way)."""
-        if cls._current is not None and cls._current._process.poll() is None:
-            return cls._current
+        current = cls._current
+        # A process forked from the zygote's grader (a batch worker) starts its own: that one answers its grader only.
+        if current is not None and current._grader == os.getpid() and current._process.poll() is None:
+            return current
         try:
             cls._current = cls()
         except OSError:

@@ -243,6 +243,29 @@ def test_changed_tests_regrade_everyone(tmp_path, solution, capsys):
     assert "1 graded, 0 skipped" in capsys.readouterr().out
 
 
+def test_a_worker_collects_the_tests_once_and_grades_every_submission_with_them(tmp_path, solution, blank, monkeypatch):
+    homework = tmp_path / HW
+    shutil.copytree(manifests.load(HW).folder, homework, ignore=shutil.ignore_patterns("__pycache__"))
+    test_file = homework / "tests" / "visible" / "test_worked_example.py"
+    journal = tmp_path / "imports.txt"
+    test_file.write_text(
+        test_file.read_text(encoding="utf-8") + "\nwith open(__import__('os').environ['JOURNAL'], 'a') as f:\n"
+        "    f.write('imported\\n')\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("JOURNAL", str(journal))
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for number, source in enumerate([solution, blank, solution.replace(*TRANSPOSED), solution, blank]):
+        (folder / f"student{number}.py").write_text(source, encoding="utf-8")
+    assert run_batch(folder, str(homework), tmp_path / "out", workers=1) == 0
+    # Once to check the homework before anyone is graded, once in the one worker: not once per submission.
+    assert journal.read_text().split() == ["imported"] * 2
+    book = read_gradebook(tmp_path / "out")
+    assert [book[f"student{n}"]["total"] for n in (0, 1, 3, 4)] == ["20", "0", "20", "0"]
+    assert 0 < float(book["student2"]["total"]) < 20  # the transposed gradient: some tests only
+
+
 def test_student_ids_become_safe_unique_folder_names(tmp_path):
     for hostile in ("../../etc/passwd", "..", ".", "", "/", ".hidden", "a\\b", "x/../y"):
         name = safe_name(hostile)
