@@ -28,6 +28,7 @@ from grader.outputs.release import write_not_graded, write_release
 from grader.outputs.results import GradingResult, TestResult, write_json_atomically
 
 if TYPE_CHECKING:
+    from grader.grading.grade import Started
     from grader.grading.harness import TestSession
 
 
@@ -82,20 +83,37 @@ class _Job:
     extension: datetime | None = None
 
 
-def _grade_one(job: _Job, session: TestSession | None) -> tuple[dict, str, str, str | None]:
+def _start_one(job: _Job) -> Started | None:
+    """In a worker, ahead of grading: the submission read and its sandbox started (None if that failed:
+    :func:`_grade_one` then starts it itself, and says what went wrong)."""
+    from grader.grading.grade import start
+
+    try:
+        return start(job.path, job.assignment, limits=job.limits)
+    except Exception:
+        return None
+
+
+def _grade_one(
+    job: _Job, session: TestSession | None, started: Started | None = None
+) -> tuple[dict, str, str, str | None]:
     """In a worker: (the result's dict, its HTML report, the grader's own error or "", the notebook's page or None).
 
-    ``session``: the worker's tests, collected once (None: collected for this job alone).
+    ``session``: the worker's tests, collected once (None: collected for this job alone);
+    ``started``: what :func:`_start_one` gave for this job.
     """
     from grader.grading.grade import grade
     from grader.outputs.report import html_report
 
     crash = ""
     try:
-        result = grade(job.path, job.assignment, limits=job.limits, session=session)
+        result = grade(job.path, job.assignment, limits=job.limits, session=session, started=started)
     except Exception as error:  # one submission's grader failure must not stop the class: it gets a result
         crash = f"the grader failed on this submission ({type(error).__name__}: {error}); please tell the course staff"
         result = failed_result(job.tests, job.path, job.manifest, crash)
+    finally:
+        if started is not None and started.sandbox is not None:
+            started.sandbox.close()  # grading closes it; not if it failed before it could
     result.late = late_record(job.manifest.deadline, job.submitted_at, job.extension, result.score)
     page, cells = _notebook_page(job)
     try:
@@ -158,9 +176,9 @@ def _save(out: Path, entry: Entry, data: dict, html: str, notebook_page: str | N
 
 def _grade_all(jobs: dict[str, _Job], workers: int, on_done) -> None:
     """Grade every job; if a worker process dies, regrade what it took down one at a time, and only then give up."""
-    lost = grade_jobs(jobs, workers, _grade_one, on_done)
+    lost = grade_jobs(jobs, workers, _start_one, _grade_one, on_done)
     for student, job in lost.items():
-        if grade_jobs({student: job}, 1, _grade_one, on_done):
+        if grade_jobs({student: job}, 1, _start_one, _grade_one, on_done):
             message = "the grading process died on this submission (out of memory?); please tell the course staff"
             result = failed_result(job.tests, job.path, job.manifest, message)
             on_done(student, (result.to_dict(), _plain_report(result, message), message, None))

@@ -5,8 +5,10 @@ about as much as grading a small homework, so a worker pays for it once, not onc
 (see :class:`grader.grading.harness.TestSession`). Nothing of one submission stays for the next:
 each has a sandbox of its own, and every fixture is torn down after its last test.
 
-The parent hands each worker one job at a time over a pipe and takes its outcome back. A worker
-that dies loses only the job it held; a new worker takes its place for the jobs still waiting.
+A worker asks the parent for its next job before it grades the one it holds, and starts that one
+(its sandbox loads) while it tests the one before; it sends each outcome back as it is done. A
+worker that dies loses only the jobs it held (at most two); a new worker takes its place for the
+jobs still waiting.
 On Linux the workers are forks of the parent, which imports the grading modules first, so they
 start at once and share those pages with it.
 """
@@ -22,43 +24,46 @@ from collections.abc import Callable
 from typing import Any
 
 STOP_SECONDS = 10.0  # a worker told to stop ends its pytest session; one that takes longer is killed
+WANT = "want"  # a worker's request for its next job
 
 
 def grade_jobs(
     jobs: dict[str, Any],
     workers: int,
-    grade_one: Callable[[Any, Any], Any],
+    start_one: Callable[[Any], Any],
+    grade_one: Callable[[Any, Any, Any], Any],
     on_done: Callable[[str, Any], None],
 ) -> dict[str, Any]:
-    """Run ``grade_one(job, session)`` for every job in ``workers`` processes, ``on_done(student, outcome)`` here.
+    """Grade every job in ``workers`` processes; ``on_done(student, outcome)`` here as each is done.
 
-    ``grade_one`` must be a module-level function (where workers are not forks, it is sent to them by
-    name). Returns the jobs whose worker died while grading them.
+    In a worker, ``start_one(job)`` starts a job ahead (its sandbox loads while the worker tests the
+    job before it), and ``grade_one(job, session, started)`` grades it with the worker's tests. Both
+    must be module-level functions (where workers are not forks, they are sent to them by name).
+    Returns the jobs whose worker died while it held them.
     """
     context = _prepared_context()
     waiting = collections.deque(jobs.items())
     lost: dict[str, Any] = {}
-    running: list[_Worker] = []
+    running = [_Worker(context, start_one, grade_one) for _ in range(min(workers, len(waiting)))]
     try:
-        for _ in range(min(workers, len(waiting))):
-            running.append(_Worker(context, grade_one, *waiting.popleft()))
         while running:
             ready = multiprocessing.connection.wait([worker.connection for worker in running])
             for worker in [w for w in running if w.connection in ready]:
-                student, job = worker.holding
                 try:
-                    outcome = worker.connection.recv()
-                except Exception:  # it died (its pipe closed), or its last words are not an outcome
-                    lost[student] = job
+                    message = worker.connection.recv()
+                except Exception:  # it died (its pipe closed), or its last words are not a message
+                    lost.update(worker.holding)
                     worker.kill()
                     running.remove(worker)
                     if waiting:
-                        running.append(_Worker(context, grade_one, *waiting.popleft()))
+                        running.append(_Worker(context, start_one, grade_one))
                     continue
-                on_done(student, outcome)
-                if waiting:
-                    worker.give(*waiting.popleft())
-                else:
+                if message == WANT:
+                    worker.give(waiting.popleft() if waiting else None)
+                    continue
+                student, _ = worker.holding.popleft()
+                on_done(student, message)
+                if worker.told_to_stop and not worker.holding:
                     worker.stop()
                     running.remove(worker)
     finally:  # Ctrl-C, or a failed write in on_done: the workers end now, not after grading what is queued
@@ -84,24 +89,26 @@ def _prepared_context() -> multiprocessing.context.BaseContext:
 
 
 class _Worker:
-    """A worker process, seen from the parent: its pipe and the job it holds."""
+    """A worker process, seen from the parent: its pipe, and the jobs it holds (the one it grades, the next)."""
 
-    def __init__(self, context, grade_one, student: str, job):
+    def __init__(self, context, start_one, grade_one):
         self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=_work, args=(theirs, grade_one), daemon=True)
+        self.process = context.Process(target=_work, args=(theirs, start_one, grade_one), daemon=True)
         self.process.start()
         theirs.close()  # only the worker holds its end: its death is the end of this pipe
-        self.give(student, job)
+        self.holding: collections.deque[tuple[str, Any]] = collections.deque()
+        self.told_to_stop = False
 
-    def give(self, student: str, job) -> None:
-        self.holding = (student, job)
-        self.connection.send(job)
+    def give(self, entry: tuple[str, Any] | None) -> None:
+        """Send the worker its next job (student, job), or None: there is none, end after the last."""
+        if entry is None:
+            self.told_to_stop = True
+            self.connection.send(None)
+        else:
+            self.holding.append(entry)
+            self.connection.send(entry[1])
 
     def stop(self) -> None:
-        try:
-            self.connection.send(None)
-        except OSError:
-            pass
         self.process.join(STOP_SECONDS)
         self.kill()
 
@@ -112,8 +119,8 @@ class _Worker:
         self.connection.close()
 
 
-def _work(connection, grade_one) -> None:
-    """In a worker: grade the jobs the parent sends, in one pytest session, until it sends None."""
+def _work(connection, start_one, grade_one) -> None:
+    """In a worker: grade jobs, each started while the one before is tested, in one pytest session."""
     from grader.authoring.module import handout_names
     from grader.errors import UserError
     from grader.grading.grade import test_files
@@ -121,19 +128,27 @@ def _work(connection, grade_one) -> None:
     from grader.sandbox import Unavailable
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the workers
-    job = connection.recv()
+
+    def next_job():
+        connection.send(WANT)
+        return connection.recv()
+
+    job = next_job()
     if job is None:
         return
-    manifest = job.manifest
+    started = start_one(job)  # its sandbox starts while pytest collects the tests
     served = False
 
-    def serve(session: TestSession) -> None:
-        nonlocal job, served
+    def serve(session: TestSession | None) -> None:
+        nonlocal job, started, served
         served = True
         while job is not None:
-            connection.send(grade_one(job, session))
-            job = connection.recv()
+            current, current_started = job, started
+            job = next_job()
+            started = start_one(job) if job is not None else None
+            connection.send(grade_one(current, session, current_started))
 
+    manifest = job.manifest
     plugin = HarnessPlugin(
         sandbox=Unavailable("no submission yet"),
         functions=manifest.functions,
@@ -144,6 +159,5 @@ def _work(connection, grade_one) -> None:
         run_tests(plugin, test_files(manifest), session=TestSession(plugin, serve))
     except UserError:
         pass  # what went wrong is in the results: each job graded with the session said so
-    while not served and job is not None:  # pytest never reached the tests: each job collects them itself
-        connection.send(grade_one(job, None))
-        job = connection.recv()
+    if not served:  # pytest never reached the tests: each job collects them itself
+        serve(None)

@@ -8,6 +8,7 @@ message saying why, and a score of 0.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,35 @@ def _loaded(sandbox: Sandbox, submission: Submission, errors: list[str]) -> Sand
     return sandbox
 
 
+@dataclass
+class Started:
+    """A submission read and its sandbox started, still loading: what :func:`grade` goes on with."""
+
+    submission: Submission | None
+    sandbox: Sandbox | None
+    errors: list[str]
+    unreadable: str = ""
+    """Why the submission could not be read (then there is no sandbox)."""
+
+
+def start(
+    submission_path: Path, assignment: str, use_namespaces: bool = True, limits: manifests.Limits | None = None
+) -> Started:
+    """Read ``submission_path`` and start its sandbox, without waiting for it to load.
+
+    :func:`grade` does this itself; a batch worker does it for the next submission while it tests
+    the current one, so that one's load costs no waiting.
+    """
+    manifest = manifests.load(assignment)
+    try:
+        submission = read_submission(Path(submission_path), assignment=manifest.id)
+    except UserError as error:
+        return Started(None, None, [str(error)], f"the submission could not be read: {error}")
+    sandbox = _sandbox_for(submission, manifest, limits or manifest.limits, use_namespaces)
+    sandbox.spawn()
+    return Started(submission, sandbox, list(submission.warnings))
+
+
 def grade(
     submission_path: Path,
     assignment: str,
@@ -80,33 +110,27 @@ def grade(
     use_namespaces: bool = True,
     limits: manifests.Limits | None = None,
     session: TestSession | None = None,
+    started: Started | None = None,
 ) -> GradingResult:
     """Grade ``submission_path`` (a .py, an .ipynb or a folder holding one) against ``assignment``'s tests.
 
     ``limits`` replaces the manifest's sandbox limits (tests use short ones). ``session``: the
     homework's tests (all of them) already collected, as a batch worker keeps them; else they are
-    collected for this submission alone.
+    collected for this submission alone. ``started``: what :func:`start` gave for this submission
+    (with the same ``use_namespaces`` and ``limits``), else it is started here.
     """
-    started = time.monotonic()
+    began = time.monotonic()
     manifest = manifests.load(assignment)
     limits = limits or manifest.limits
     files = test_files(manifest, visibilities)
-    errors: list[str] = []
     sandbox = None
     try:
-        try:
-            submission = read_submission(Path(submission_path), assignment=manifest.id)
-        except UserError as error:
-            errors.append(str(error))
-            target = Unavailable(f"the submission could not be read: {error}")
-        else:
-            errors.extend(submission.warnings)
-            sandbox = _sandbox_for(submission, manifest, limits, use_namespaces)
-            sandbox.spawn()  # the child starts while the harness and pytest are imported, just below
+        # The child starts while the harness and pytest are imported, just below.
+        started = started or start(submission_path, assignment, use_namespaces, limits)
+        submission, sandbox, errors = started.submission, started.sandbox, started.errors
         from grader.grading.harness import HarnessPlugin, run_tests
 
-        if sandbox is not None:
-            target = _loaded(sandbox, submission, errors)
+        target = _loaded(sandbox, submission, errors) if sandbox is not None else Unavailable(started.unreadable)
         if session is not None:
             tests, grader_errors = session.run(target)
         else:
@@ -135,5 +159,5 @@ def grade(
         functions=list(manifest.functions),
         protections=sandbox.protections if sandbox else {},
         protections_off=sandbox.protections_off if sandbox else [],
-        execution_time=time.monotonic() - started,
+        execution_time=time.monotonic() - began,
     )

@@ -151,7 +151,6 @@ class Sandbox(SandboxClient):
         self._new_fork()
         scratch, file_name = self._prepare_workdir()
         self._spawn(scratch, file_name)
-        self._load_deadline = time.monotonic() + self.limits.load_seconds
         chunks = [{"label": c.label, "source": c.source} for c in self.submission.chunks]
         try:  # read by the child once it is isolated; a pipe holds it until then (or blocks: that is fine)
             self._load_id = self._send({"kind": Kind.LOAD, "chunks": chunks})
@@ -159,17 +158,22 @@ class Sandbox(SandboxClient):
             self._load_id = None
 
     def finish_loading(self) -> LoadReport:
-        """Wait for the child :meth:`spawn` started: what isolation held, and how loading went."""
+        """Wait for the child :meth:`spawn` started: what isolation held, and how loading went.
+
+        The load's time limit counts from now, not from the start: a submission started ahead (a
+        batch worker starts the next one while it tests the last) never loses time to another's tests.
+        """
+        deadline = time.monotonic() + self.limits.load_seconds
         try:
             if self._load_id is None:
                 raise _Failed(Status.CRASH, "the process ended")
             # The first frame, written before any student code ran: what isolation held.
-            isolated = self._receive(self._load_deadline, None, Kind.ISOLATED, protocol.MAX_REPORT_BYTES)
+            isolated = self._receive(deadline, None, Kind.ISOLATED, protocol.MAX_REPORT_BYTES)
             self.protections = {
                 protocol.short_text(k): protocol.short_text(v) for k, v in _dict(isolated.get("protections")).items()
             }
             self.protections_off = [protocol.short_text(v) for v in _list(isolated.get("off"))]
-            ready = self._receive(self._load_deadline, self._load_id, Kind.READY, protocol.MAX_REPORT_BYTES)
+            ready = self._receive(deadline, self._load_id, Kind.READY, protocol.MAX_REPORT_BYTES)
         except (_Failed, _Ended, OSError) as failure:
             self.load_report = LoadReport(fatal=f"the submission {self._load_failure(failure)}")
             self._kill()
