@@ -258,11 +258,12 @@ def record_visible_cases(manifest: Manifest, workdir: Path) -> list[dict]:
         )
         # The test modules rewritten afresh (not from a cache written without it), with the hook that sees
         # every plain assert that passes.
-        previous, sys.pycache_prefix = sys.pycache_prefix, tempfile.mkdtemp(prefix="nn-grader-pycache-")
-        try:
-            run_tests(plugin, test_files(manifest, ["visible"]), options=["enable_assertion_pass_hook=true"])
-        finally:
-            sys.pycache_prefix = previous
+        with tempfile.TemporaryDirectory(prefix="nn-grader-pycache-") as cache:
+            previous, sys.pycache_prefix = sys.pycache_prefix, cache
+            try:
+                run_tests(plugin, test_files(manifest, ["visible"]), options=["enable_assertion_pass_hook=true"])
+            finally:
+                sys.pycache_prefix = previous
     if failures:
         raise UserError("the reference solution does not pass these visible tests:\n  " + "\n  ".join(failures))
     return cases

@@ -7,6 +7,7 @@ them) with an empty, unreadable file system; its environment is :func:`environme
 
 from __future__ import annotations
 
+import functools
 import os
 import site
 import sys
@@ -44,13 +45,19 @@ PROJECT_NAMES = ("reference", "grader", "assignments", "tests")
 
 def python_paths() -> list[str]:
     """Directories the child needs on sys.path: the standard library's and numpy's."""
+    return list(_python_paths())
+
+
+@functools.cache
+def _python_paths() -> tuple[str, ...]:
+    # The same for the grader's whole life, and asked for by every sandbox: sysconfig takes a millisecond or two.
     paths = [
         sysconfig.get_path("stdlib"),
         sysconfig.get_path("platstdlib"),
         os.path.join(sysconfig.get_path("platstdlib"), "lib-dynload"),
         str(Path(np.__file__).resolve().parent.parent),
     ]
-    return list(dict.fromkeys(p for p in paths if p and os.path.isdir(p)))
+    return tuple(dict.fromkeys(p for p in paths if p and os.path.isdir(p)))
 
 
 def read_only_paths() -> list[str]:
