@@ -191,12 +191,17 @@ def _build(args) -> int:
 
 
 def _grade(args, visibilities=("visible", "hidden")) -> int:
+    from grader.sandbox.zygote import Zygote
+
+    _check_paths(args)
+    # The sandbox's Python starts and imports numpy now, on another core, while this process imports the grader.
+    Zygote.shared()
     from grader.grading.grade import grade
+
+    result = grade(args.submission, args.assignment, visibilities=visibilities)
     from grader.outputs.report import print_summary
     from grader.outputs.results import write_json_atomically
 
-    _check_paths(args)
-    result = grade(args.submission, args.assignment, visibilities=visibilities)
     if args.json:
         write_json_atomically(args.json, result.to_dict())
     if args.html:

@@ -8,14 +8,13 @@ them) with an empty, unreadable file system; its environment is :func:`environme
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import site
 import sys
 import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
 
 from grader.homework.course import ENVIRONMENT
 from grader.paths import PROJECT_ROOT
@@ -55,7 +54,8 @@ def _python_paths() -> tuple[str, ...]:
         sysconfig.get_path("stdlib"),
         sysconfig.get_path("platstdlib"),
         os.path.join(sysconfig.get_path("platstdlib"), "lib-dynload"),
-        str(Path(np.__file__).resolve().parent.parent),
+        # Where numpy is installed, found without importing it (the zygote starts before the grader imports it).
+        str(Path(importlib.util.find_spec("numpy").origin).resolve().parent.parent),
     ]
     return tuple(dict.fromkeys(p for p in paths if p and os.path.isdir(p)))
 
