@@ -74,11 +74,15 @@ def failed_result(
 
 @dataclass(frozen=True)
 class _Job:
+    """One submission to grade, and where its report and result go (``out``/<student>/)."""
+
     path: Path
     assignment: str
     manifest: manifests.Manifest
     tests: list[TestResult]
     limits: manifests.Limits
+    out: Path
+    entry: Entry
     submitted_at: datetime | None = None
     extension: datetime | None = None
 
@@ -94,10 +98,11 @@ def _start_one(job: _Job) -> Started | None:
         return None
 
 
-def _grade_one(
-    job: _Job, session: TestSession | None, started: Started | None = None
-) -> tuple[dict, str, str, str | None]:
-    """In a worker: (the result's dict, its HTML report, the grader's own error or "", the notebook's page or None).
+def _grade_one(job: _Job, session: TestSession | None, started: Started | None = None) -> tuple[dict, str]:
+    """In a worker: grade the job and save its report and result; (the result's dict, the grader's own error or "").
+
+    The worker saves them, not the batch's own process: workers write (and wait for the disk) side by
+    side, and the process that hands out the jobs is never held up by a write.
 
     ``session``: the worker's tests, collected once (None: collected for this job alone);
     ``started``: what :func:`_start_one` gave for this job.
@@ -121,7 +126,9 @@ def _grade_one(
     except Exception as error:
         crash = crash or f"the report could not be rendered ({type(error).__name__}: {error})"
         html = _plain_report(result, crash)
-    return result.to_dict(), html, crash, page
+    data = result.to_dict()
+    _save(job.out, job.entry, data, html, page)
+    return data, crash
 
 
 def _notebook_page(job: _Job) -> tuple[str | None, dict[str, str]]:
@@ -181,7 +188,8 @@ def _grade_all(jobs: dict[str, _Job], workers: int, on_done) -> None:
         if grade_jobs({student: job}, 1, _start_one, _grade_one, on_done):
             message = "the grading process died on this submission (out of memory?); please tell the course staff"
             result = failed_result(job.tests, job.path, job.manifest, message)
-            on_done(student, (result.to_dict(), _plain_report(result, message), message, None))
+            _save(job.out, job.entry, result.to_dict(), _plain_report(result, message))
+            on_done(student, (result.to_dict(), message))
 
 
 def run_batch(
@@ -217,7 +225,7 @@ def run_batch(
     template = check_homework(manifest)
     results, jobs = _reuse_unchanged(found.entries, manifest, template, out, regrade, due_dates)
     skipped = len(results)
-    crashes = _grade_with_progress(jobs, found.entries, manifest, out, workers or os.cpu_count() or 1, results)
+    crashes = _grade_with_progress(jobs, manifest, workers or os.cpu_count() or 1, results)
     ordered = [(entry, results[entry.student]) for entry in found.entries]
     written = _write_class_files(out, ordered, folder, template, manifest, found.not_graded)
     _tell_totals(manifest, ordered, len(jobs), skipped, len(found.not_graded), time.monotonic() - started)
@@ -284,7 +292,7 @@ def _reuse_unchanged(
         previous = None if regrade(entry) else _load_previous(out / entry.student, entry.fingerprint)
         if previous is None:
             jobs[entry.student] = _Job(
-                entry.path, manifest.id, manifest, template, manifest.limits, entry.submitted_at, extension
+                entry.path, manifest.id, manifest, template, manifest.limits, out, entry, entry.submitted_at, extension
             )
             continue
         results[entry.student] = previous
@@ -320,20 +328,14 @@ def _apply_times(
 
 
 def _grade_with_progress(
-    jobs: dict[str, _Job],
-    entries: list[Entry],
-    manifest: manifests.Manifest,
-    out: Path,
-    pool_size: int,
-    results: dict[str, GradingResult],
+    jobs: dict[str, _Job], manifest: manifests.Manifest, pool_size: int, results: dict[str, GradingResult]
 ) -> dict[str, str]:
-    """Grade ``jobs`` behind a progress bar, saving each result as it comes; returns the grader's own failures."""
+    """Grade ``jobs`` behind a progress bar, each saved as it comes; returns the grader's own failures."""
     crashes: dict[str, str] = {}
     if not jobs:
         return crashes
     from tqdm import tqdm
 
-    by_student = {entry.student: entry for entry in entries}
     bar = tqdm(
         total=len(jobs),
         desc=f"grading {manifest.id}",
@@ -343,9 +345,8 @@ def _grade_with_progress(
         dynamic_ncols=True,
     )
 
-    def on_done(student: str, outcome: tuple[dict, str, str, str | None]) -> None:
-        data, html, crash, notebook_page = outcome
-        _save(out, by_student[student], data, html, notebook_page)
+    def on_done(student: str, outcome: tuple[dict, str]) -> None:
+        data, crash = outcome  # saved already, by the worker
         results[student] = GradingResult.from_dict(data)
         if crash:
             crashes[student] = crash
