@@ -281,6 +281,16 @@ class TestSession:
         return plugin.results, plugin.grader_errors
 
 
+@contextlib.contextmanager
+def _no_input():
+    """A test that reads input meets its end at once (EOFError), never waits for the grader's terminal."""
+    previous, sys.stdin = sys.stdin, io.StringIO()
+    try:
+        yield
+    finally:
+        sys.stdin = previous
+
+
 def run_tests(
     plugin: HarnessPlugin, test_files: list[Path], options: list[str] = (), session: TestSession | None = None
 ) -> list[TestResult]:
@@ -295,6 +305,9 @@ def run_tests(
         # pytest's long tracebacks of failing tests cost a blank handout a second, and are never read:
         # the harness reports each failure from its exception (collection errors still show in full).
         "--tb=line",
+        # What tests print is never shown, and this process's output is redirected (below) while they run:
+        # capturing it again for each test, at the level of file descriptors, costs a few percent of grading.
+        "--capture=no",
         *("-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:doctest", "-p", "no:junitxml"),
         *("-p", "no:pastebin", "-p", "no:stepwise", "-p", "no:logging", "-p", "no:faulthandler"),
         # These two look for exceptions nobody could catch, the first by five full garbage collections at
@@ -313,7 +326,8 @@ def run_tests(
     sys.path.insert(0, str(plugin.tests_root))
     try:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _no_plugin_autoload():
-            code = pytest.main(args, plugins=[plugin] + ([session] if session is not None else []))
+            with _no_input():
+                code = pytest.main(args, plugins=[plugin] + ([session] if session is not None else []))
     finally:
         sys.path.remove(str(plugin.tests_root))
         _forget_test_modules(plugin.tests_root)

@@ -324,11 +324,14 @@ class Sandbox(SandboxClient):
         self._served, self._ending = False, None
         if process is None:
             return
-        try:
-            if process.pid is not None:  # None: a zygote's fork that never started (the zygote is gone)
-                os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if process.pid is not None:  # None: a zygote's fork that never started (the zygote is gone)
+            # The process itself, and its group: a zygote's fork killed at once may not have made its group
+            # yet (it has started nothing then).
+            for kill in (os.kill, os.killpg):
+                try:
+                    kill(process.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         process.wait()
         self._wait_for_end_of_namespace()
         if self._user is not None and "processes" not in self.protections:

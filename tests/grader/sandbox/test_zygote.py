@@ -85,6 +85,27 @@ def test_sandboxes_asked_for_at_once_each_get_their_own_fork_whatever_order_they
             box.close()
 
 
+def test_a_sandbox_closed_as_soon_as_it_is_started_ends_at_once(tmp_path):
+    # A batch worker starts the next submission ahead, and closes it unused if grading fails first: the
+    # close may come before the zygote's fork has even made its own process group.
+    script = textwrap.dedent(f"""
+        import pathlib
+        from grader.grading.submission import read_submission
+        from grader.homework.manifest import Limits
+        from grader.sandbox import Sandbox
+        path = pathlib.Path({str(tmp_path / "probe.py")!r})
+        path.write_text("def f():\\n    return 1\\n")
+        for _ in range(30):
+            box = Sandbox(read_submission(path), Limits(), module_name="probe")
+            box.spawn()
+            box.close()
+            assert not box.alive
+        print("closed")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+    assert done.stdout.strip() == "closed", done.stderr
+
+
 def test_a_zygote_that_died_is_replaced_and_grading_goes_on(tmp_path):
     box = sandbox(tmp_path, "before", PROBE, use_zygote=True)
     box.close()
