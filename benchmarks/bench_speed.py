@@ -14,9 +14,11 @@ each the median of N runs:
   JSON and HTML results;
 - a batch of a class of mixed submissions (the solution, the blank handout, a wrong one, one that
   does not load) with 1 and 2 workers: submissions per second, seconds per submission, the
-  speed-up, and the peak memory of the batch's whole process tree (every worker and sandbox),
-  resident (RSS: a page forks share counts in each) and proportional (PSS: a shared page counts
-  once), and what the second worker adds.
+  speed-up, how many cores the machine kept busy meanwhile (one worker keeps more than one busy:
+  its sandbox answers on one core while it prepares the next test on the other, so two workers on
+  two cores cannot go twice as fast), and the peak memory of the batch's whole process tree (every
+  worker and sandbox), resident (RSS: a page forks share counts in each) and proportional (PSS: a
+  shared page counts once), and what the second worker adds.
 
 Figures, never assertions: machines are shared and noisy.
 """
@@ -159,8 +161,19 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def batch(hw: str, folder: Path, out: Path, workers: int, env: dict) -> tuple[float, tuple[int, int]]:
-    """(seconds, (peak RSS, peak PSS) of the process tree) of one ``grader batch`` run, nothing reused."""
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since it started (Linux's /proc/stat; 0 elsewhere)."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
+
+
+def batch(hw: str, folder: Path, out: Path, workers: int, env: dict) -> tuple[float, tuple[int, int], float]:
+    """(seconds, (peak RSS, peak PSS) of the process tree, cores kept busy) of one ``grader batch`` run, nothing
+    reused. Busy cores are the machine's, the batch's sandboxes included (their forks are nobody's children)."""
     command = [
         sys.executable,
         "-m",
@@ -174,14 +187,15 @@ def batch(hw: str, folder: Path, out: Path, workers: int, env: dict) -> tuple[fl
         "--workers",
         str(workers),
     ]
-    started = time.perf_counter()
+    started, busy = time.perf_counter(), busy_cpu_seconds()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak: list[tuple[int, int]] = []
     watcher = threading.Thread(target=lambda: peak.append(peak_tree_memory(process)))
     watcher.start()
     process.wait()
+    seconds, busy = time.perf_counter() - started, busy_cpu_seconds() - busy
     watcher.join()
-    return time.perf_counter() - started, peak[0] if peak else (0, 0)
+    return seconds, peak[0] if peak else (0, 0), busy / seconds
 
 
 def report(hw: str, env: dict, repeat: int, class_size: int, scratch: Path) -> None:
@@ -203,11 +217,12 @@ def report(hw: str, env: dict, repeat: int, class_size: int, scratch: Path) -> N
     folder = class_folder(scratch / f"{hw}-class", hw, class_size)
     seconds, memory = {}, {}
     for workers in (1, 2):
-        seconds[workers], memory[workers] = batch(hw, folder, scratch / f"{hw}-out-{workers}", workers, env)
+        seconds[workers], memory[workers], busy = batch(hw, folder, scratch / f"{hw}-out-{workers}", workers, env)
         rss, pss = memory[workers]
         print(
             f"  batch of {class_size}, {workers} worker{'s' if workers > 1 else ' '}: {seconds[workers]:6.1f} s, "
             f"{class_size / seconds[workers]:5.1f} submissions/s, {seconds[workers] / class_size:.3f} s each, "
+            f"{busy:.2f} cores busy, "
             f"peak memory of the process tree {rss / 2**20:.0f} MB resident, {pss / 2**20:.0f} MB proportional"
         )
     print(f"  speed-up with 2 workers: {seconds[1] / seconds[2]:.2f}x")
