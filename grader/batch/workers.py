@@ -21,7 +21,10 @@ import multiprocessing.connection
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from grader.errors import UserError
 
 STOP_SECONDS = 10.0  # a worker told to stop ends its pytest session; one that takes longer is killed
 WANT = "want"  # a worker's request for its next job
@@ -45,31 +48,45 @@ def grade_jobs(
     waiting = collections.deque(jobs.items())
     lost: dict[str, Any] = {}
     running = [_Worker(context, start_one, grade_one) for _ in range(min(workers, len(waiting)))]
+
+    def died(worker: _Worker) -> None:
+        """Only what the worker held is lost; a new worker takes its place while jobs are waiting."""
+        lost.update(worker.holding)
+        worker.kill()
+        running.remove(worker)
+        if waiting:
+            running.append(_Worker(context, start_one, grade_one))
+
     try:
         while running:
             ready = multiprocessing.connection.wait([worker.connection for worker in running])
             for worker in [w for w in running if w.connection in ready]:
                 try:
                     message = worker.connection.recv()
+                    if message == WANT:
+                        worker.give(waiting.popleft() if waiting else None)
+                        continue
                 except Exception:  # it died (its pipe closed), or its last words are not a message
-                    lost.update(worker.holding)
-                    worker.kill()
-                    running.remove(worker)
-                    if waiting:
-                        running.append(_Worker(context, start_one, grade_one))
-                    continue
-                if message == WANT:
-                    worker.give(waiting.popleft() if waiting else None)
+                    died(worker)
                     continue
                 student, _ = worker.holding.popleft()
+                if isinstance(message, Failure):
+                    raise UserError(f"grading {student}: {message.what}")
                 on_done(student, message)
                 if worker.told_to_stop and not worker.holding:
                     worker.stop()
                     running.remove(worker)
-    finally:  # Ctrl-C, or a failed write in on_done: the workers end now, not after grading what is queued
+    finally:  # Ctrl-C, or a failed write: the workers end now, not after grading what is queued
         for worker in running:
             worker.kill()
     return lost
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What a worker sends for a job it could not finish for a reason of the grader's own (a full disk...)."""
+
+    what: str
 
 
 def _prepared_context() -> multiprocessing.context.BaseContext:
@@ -122,12 +139,15 @@ class _Worker:
 def _work(connection, start_one, grade_one) -> None:
     """In a worker: grade jobs, each started while the one before is tested, in one pytest session."""
     from grader.authoring.module import handout_names
-    from grader.errors import UserError
     from grader.grading.grade import test_files
     from grader.grading.harness import HarnessPlugin, TestSession, run_tests
     from grader.sandbox import Unavailable
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the workers
+    if sys.platform == "linux":
+        from grader.sandbox.isolation import die_with_parent
+
+        die_with_parent()  # a parent killed outright (no Ctrl-C to handle) takes its workers along
 
     def next_job():
         connection.send(WANT)
@@ -146,7 +166,13 @@ def _work(connection, start_one, grade_one) -> None:
             current, current_started = job, started
             job = next_job()
             started = start_one(job) if job is not None else None
-            connection.send(grade_one(current, session, current_started))
+            try:
+                outcome = grade_one(current, session, current_started)
+            except Exception as error:
+                outcome = Failure(f"{type(error).__name__}: {error}")
+            connection.send(outcome)
+            if session is not None and session.broken:
+                return  # these tests cannot run again: this worker ends, and what it holds goes to another
 
     manifest = job.manifest
     plugin = HarnessPlugin(
@@ -156,8 +182,12 @@ def _work(connection, start_one, grade_one) -> None:
         names=handout_names(manifest),
     )
     try:
-        run_tests(plugin, test_files(manifest), session=TestSession(plugin, serve))
-    except UserError:
-        pass  # what went wrong is in the results: each job graded with the session said so
-    if not served:  # pytest never reached the tests: each job collects them itself
-        serve(None)
+        try:
+            run_tests(plugin, test_files(manifest), session=TestSession(plugin, serve))
+        except UserError:
+            pass  # what went wrong is in the results: each job graded with the session said so
+        if not served:  # pytest never reached the tests: each job collects them itself
+            serve(None)
+    finally:
+        if started is not None and started.sandbox is not None:
+            started.sandbox.close()  # a job started ahead and never graded here

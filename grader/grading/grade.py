@@ -99,7 +99,11 @@ def start(
     except UserError as error:
         return Started(None, None, [str(error)], f"the submission could not be read: {error}")
     sandbox = _sandbox_for(submission, manifest, limits or manifest.limits, use_namespaces)
-    sandbox.spawn()
+    try:
+        sandbox.spawn()
+    except BaseException:
+        sandbox.close()  # its work folder and its user id
+        raise
     return Started(submission, sandbox, list(submission.warnings))
 
 

@@ -182,13 +182,14 @@ class HarnessPlugin:
         than a small homework's tests. A skip is left to pytest to report.
         """
         error = call.excinfo.value if call.excinfo is not None else None
-        if isinstance(error, pytest.skip.Exception):
-            return None
-        if call.when == "call" or (call.when == "setup" and error is not None):
+        skipped = isinstance(error, pytest.skip.Exception)
+        if call.when == "call" or (call.when == "setup" and error is not None and not skipped):
             result = case_result(self._cases[item.nodeid], error, self.grader_errors)
             self.results.append(result)
             if self.observer is not None:
                 self.observer(item, result)
+        if skipped:
+            return None
         return pytest.TestReport(
             nodeid=item.nodeid,
             location=item.location,
@@ -255,28 +256,37 @@ class TestSession:
     __test__ = False  # not a test class, whatever its name says
     plugin: HarnessPlugin
     serve: Callable[[TestSession], None]
+    broken: bool = False
+    """A run ended half way (pytest itself failed): what it set up may not be torn down, so no run follows."""
     _session: pytest.Session | None = None
+    _collection_errors: int = 0
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
-        self._session = session
+        self._session, self._collection_errors = session, session.testsfailed
         self.serve(self)
         return True  # the tests ran under serve: pytest's own loop must not run them once more
 
     def run(self, target: Sandbox | Unavailable) -> tuple[list[TestResult], list[str]]:
-        """Every collected test against ``target``: the results, and the tests' own faults (grader errors)."""
-        from _pytest.runner import runtestprotocol
+        """Every collected test against ``target``: the results, and the tests' own faults (grader errors).
 
+        Each test goes through pytest's whole protocol, as in a run of its own: the plugins that
+        wrap a test (the values of a failed assert, the test's warning filters) wrap it here too.
+        """
         plugin, session = self.plugin, self._session
         if plugin.authoring_errors:
             raise UserError("the homework's tests are not marked correctly:\n  " + "\n  ".join(plugin.authoring_errors))
-        if session.testsfailed:  # errors while collecting: a test file that does not import
+        if self._collection_errors:  # a test file that does not import
             raise UserError(f"{plugin.tests_root}: the homework's tests could not be collected")
+        if self.broken:
+            raise UserError("an earlier run of the tests ended half way; the tests must be collected again")
         plugin.sandbox, plugin.results, plugin.grader_errors = target, [], []
         items = session.items
+        self.broken = True
         for index, item in enumerate(items):
             # After the last test nothing comes next: every fixture is torn down, the session's too.
-            runtestprotocol(item, log=False, nextitem=items[index + 1] if index + 1 < len(items) else None)
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=items[index + 1] if index + 1 < len(items) else None)
+        self.broken = False
         plugin.sandbox = Unavailable("no submission (between two)")
         return plugin.results, plugin.grader_errors
 

@@ -70,6 +70,8 @@ class BoundedOutput(io.TextIOBase):
 
 # ----- the process ------------------------------------------------------------------------------------------
 def main():
+    # Student code meets Ctrl-C as in any Python, even when the grader that started this ignores it (a batch worker).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if sys.argv[1] == "--zygote":
         return zygote(int(sys.argv[2]), int(sys.argv[3]))
     with os.fdopen(int(sys.argv[1]), "r") as f:

@@ -119,7 +119,7 @@ class Sandbox(SandboxClient):
         self._printed = 0  # what the current child says it was asked to print
         self._process: subprocess.Popen | None = None
         self._served = False  # the current copy of the submission has been sent a request (see reset)
-        self._ending: float | None = None  # until when the end of the copy reset ended is waited for
+        self._ending = False  # reset told the current copy to end; its end is still to be read
         self._workdir: Path | None = None
         self._user: users.SandboxUser | None = None  # its own user id while it lives (root only)
 
@@ -141,29 +141,27 @@ class Sandbox(SandboxClient):
         return self.finish_loading()
 
     def spawn(self) -> None:
-        """Start a child and send it the submission, without waiting: :meth:`finish_loading` waits.
+        """Start a child, without waiting: :meth:`finish_loading` sends it the submission and waits.
 
-        The child starts Python and imports numpy meanwhile, so a grader that has its own imports to
-        do (pytest, the tests) does them while the child starts, on another core.
+        The child starts (Python and numpy, unless the zygote has them) and isolates itself
+        meanwhile, so a grader that has its own work to do (importing pytest, testing the last
+        submission) does it while the child starts, on another core. No student code runs before
+        the grader waits for it: a submission started ahead never competes with another's tests.
         """
         self._kill()
         self._remove_workdir()
         self._new_fork()
         scratch, file_name = self._prepare_workdir()
         self._spawn(scratch, file_name)
+
+    def finish_loading(self) -> LoadReport:
+        """Send the child :meth:`spawn` started the submission; what isolation held, and how loading went."""
+        deadline = time.monotonic() + self.limits.load_seconds
         chunks = [{"label": c.label, "source": c.source} for c in self.submission.chunks]
         try:  # read by the child once it is isolated; a pipe holds it until then (or blocks: that is fine)
             self._load_id = self._send({"kind": Kind.LOAD, "chunks": chunks})
         except OSError:
             self._load_id = None
-
-    def finish_loading(self) -> LoadReport:
-        """Wait for the child :meth:`spawn` started: what isolation held, and how loading went.
-
-        The load's time limit counts from now, not from the start: a submission started ahead (a
-        batch worker starts the next one while it tests the last) never loses time to another's tests.
-        """
-        deadline = time.monotonic() + self.limits.load_seconds
         try:
             if self._load_id is None:
                 raise _Failed(Status.CRASH, "the process ended")
@@ -299,17 +297,17 @@ class Sandbox(SandboxClient):
         self._served = False
         try:
             self._send({"kind": Kind.RESET})
-            self._ending = time.monotonic() + RESET_SECONDS
+            self._ending = True
         except OSError:
             self._kill()
 
     def _settle(self) -> None:
         """Wait for the end of the copy :meth:`reset` ended (the child reports it); kill the child if it does not."""
-        if self._ending is None:
+        if not self._ending:
             return
-        deadline, self._ending = self._ending, None
-        try:
-            self._receive(deadline, None, Kind.ENDED)
+        self._ending = False
+        try:  # the time counts from now: however long the grader took since, the child had all of it
+            self._receive(time.monotonic() + RESET_SECONDS, None, Kind.ENDED)
         except (OSError, _Failed, _Ended):
             self._kill()
 
@@ -321,13 +319,13 @@ class Sandbox(SandboxClient):
     def _kill(self) -> None:
         """Kill the child and everything it started, then keep what it printed."""
         process, self._process = self._process, None
-        self._served, self._ending = False, None
+        self._served, self._ending = False, False
         if process is None:
             return
         if process.pid is not None:  # None: a zygote's fork that never started (the zygote is gone)
-            # The process itself, and its group: a zygote's fork killed at once may not have made its group
-            # yet (it has started nothing then).
-            for kill in (os.kill, os.killpg):
+            # Its group, and the process itself (a zygote's fork killed at once may not have made its group yet)
+            # unless it is known to have ended: the zygote reaps its forks at once, so the pid may be reused.
+            for kill in (os.killpg,) if process.poll() is not None else (os.killpg, os.kill):
                 try:
                     kill(process.pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):

@@ -348,6 +348,26 @@ def test_a_worker_process_dying_loses_no_other_submission(tmp_path, solution, mo
     assert "grading process died" in book["bob"]["errors"]
 
 
+@forked
+def test_a_failure_of_the_grader_itself_in_a_worker_stops_the_batch_with_a_message(tmp_path, solution, monkeypatch):
+    from grader.batch import run as batch_run
+
+    real = batch_run._save
+
+    def save(out, entry, *args, **kwargs):
+        if entry.student == "bob":
+            raise OSError(28, "No space left on device")
+        return real(out, entry, *args, **kwargs)
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for student in ("alice", "bob", "carol"):
+        (folder / f"{student}.py").write_text(solution, encoding="utf-8")
+    monkeypatch.setattr(batch_run, "_save", save)
+    with pytest.raises(UserError, match="grading bob: OSError: .*No space left on device"):
+        run_batch(folder, HW, tmp_path / "out", workers=1)
+
+
 def test_a_student_chosen_name_never_becomes_a_spreadsheet_formula(tmp_path, solution):
     classroom = tmp_path / "class"
     classroom.mkdir()

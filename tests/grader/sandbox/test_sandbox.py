@@ -12,7 +12,7 @@ import pytest
 from grader.grading.submission import read_submission
 from grader.homework.manifest import Limits
 from grader.paths import PROJECT_ROOT
-from grader.sandbox import Sandbox
+from grader.sandbox import Sandbox, parent
 from grader.sandbox import view as sandbox_module
 
 LIMITS = Limits(call_seconds=2, load_seconds=2, cpu_seconds=20, memory_mb=1024, output_kb=16, processes=32)
@@ -695,6 +695,21 @@ def test_reset_gives_the_next_calls_a_fresh_copy_of_the_loaded_submission(tmp_pa
         assert [box.call("count").value for _ in range(3)] == [1, 2, 3]
         box.reset()
         assert box.call("count").value == 1
+    finally:
+        box.close()
+
+
+def test_a_test_that_takes_long_before_its_first_call_gets_a_fresh_copy_not_a_reload(tmp_path, monkeypatch):
+    # reset() does not wait for the old copy's end; the next request does, and counts its wait from then.
+    monkeypatch.setattr(parent, "RESET_SECONDS", 0.2)
+    box = open_sandbox(tmp_path, MEMORY)
+    try:
+        sandbox_process = box._process.pid
+        assert [box.call("count").value for _ in range(2)] == [1, 2]
+        box.reset()
+        time.sleep(0.5)  # the grader's own work (a slow fixture, a reference computation) before the next call
+        assert box.call("count").value == 1
+        assert box._process.pid == sandbox_process  # the same sandbox: nothing was loaded again
     finally:
         box.close()
 
