@@ -173,7 +173,8 @@ def busy_cpu_seconds() -> float:
 
 def batch(hw: str, folder: Path, out: Path, workers: int, env: dict) -> tuple[float, tuple[int, int], float]:
     """(seconds, (peak RSS, peak PSS) of the process tree, cores kept busy) of one ``grader batch`` run, nothing
-    reused. Busy cores are the machine's, the batch's sandboxes included (their forks are nobody's children)."""
+    reused. Busy cores are the whole machine's: the sandboxes, forked by the zygote, never count in the batch's own
+    CPU time."""
     command = [
         sys.executable,
         "-m",

@@ -74,16 +74,14 @@ def failed_result(
 
 @dataclass(frozen=True)
 class _Job:
-    """One submission to grade, and where its report and result go (``out``/<student>/)."""
+    """One student's submission to grade (``entry``), and where its report and result go (``out``/<student>/)."""
 
-    path: Path
+    entry: Entry
     assignment: str
     manifest: manifests.Manifest
     tests: list[TestResult]
     limits: manifests.Limits
     out: Path
-    entry: Entry
-    submitted_at: datetime | None = None
     extension: datetime | None = None
 
 
@@ -93,7 +91,7 @@ def _start_one(job: _Job) -> Started | None:
     from grader.grading.grade import start
 
     try:
-        return start(job.path, job.assignment, limits=job.limits)
+        return start(job.entry.path, job.assignment, limits=job.limits)
     except Exception:
         return None
 
@@ -112,14 +110,14 @@ def _grade_one(job: _Job, session: TestSession | None, started: Started | None =
 
     crash = ""
     try:
-        result = grade(job.path, job.assignment, limits=job.limits, session=session, started=started)
+        result = grade(job.entry.path, job.assignment, limits=job.limits, session=session, started=started)
     except Exception as error:  # one submission's grader failure must not stop the class: it gets a result
         crash = f"the grader failed on this submission ({type(error).__name__}: {error}); please tell the course staff"
-        result = failed_result(job.tests, job.path, job.manifest, crash)
+        result = failed_result(job.tests, job.entry.path, job.manifest, crash)
     finally:
         if started is not None and started.sandbox is not None:
             started.sandbox.close()  # grading closes it; not if it failed before it could
-    result.late = late_record(job.manifest.deadline, job.submitted_at, job.extension, result.score)
+    result.late = late_record(job.manifest.deadline, job.entry.submitted_at, job.extension, result.score)
     page, cells = _notebook_page(job)
     try:
         html = html_report(result, cells=cells)
@@ -138,7 +136,7 @@ def _notebook_page(job: _Job) -> tuple[str | None, dict[str, str]]:
     from grader.outputs import notebook_view
 
     try:
-        submission = read_submission(job.path, job.manifest.id)
+        submission = read_submission(job.entry.path, job.manifest.id)
     except UserError:
         return None, {}
     if submission.kind != "notebook" or not submission.path.is_file():  # inside an archive: not on disk
@@ -187,7 +185,7 @@ def _grade_all(jobs: dict[str, _Job], workers: int, on_done) -> None:
     for student, job in lost.items():
         if grade_jobs({student: job}, 1, _start_one, _grade_one, on_done):
             message = "the grading process died on this submission (out of memory?); please tell the course staff"
-            result = failed_result(job.tests, job.path, job.manifest, message)
+            result = failed_result(job.tests, job.entry.path, job.manifest, message)
             _save(job.out, job.entry, result.to_dict(), _plain_report(result, message))
             on_done(student, (result.to_dict(), message))
 
@@ -291,9 +289,7 @@ def _reuse_unchanged(
         extension = (due_dates or {}).get(entry.student)
         previous = None if regrade(entry) else _load_previous(out / entry.student, entry.fingerprint)
         if previous is None:
-            jobs[entry.student] = _Job(
-                entry.path, manifest.id, manifest, template, manifest.limits, out, entry, entry.submitted_at, extension
-            )
+            jobs[entry.student] = _Job(entry, manifest.id, manifest, template, manifest.limits, out, extension)
             continue
         results[entry.student] = previous
         late = late_record(manifest.deadline, entry.submitted_at, extension, previous.score)

@@ -98,7 +98,7 @@ class Zygote:
         deadline = time.monotonic() + ANSWER_SECONDS
         while child._pid is None:
             try:
-                self._next(deadline)
+                self._read_answer(deadline)
             except TimeoutError:
                 raise OSError("the sandboxes' zygote did not answer") from None
 
@@ -107,13 +107,13 @@ class Zygote:
         deadline = time.monotonic() + (timeout or 0.0)
         while pid not in self._ended:
             try:
-                self._next(deadline)
+                self._read_answer(deadline)
             except TimeoutError:
                 return None
         return self._ended[pid]
 
-    def _next(self, deadline: float) -> dict:
-        """The zygote's next message; an end of a fork is noted on the way. TimeoutError, OSError if it is gone."""
+    def _read_answer(self, deadline: float) -> None:
+        """Read the zygote's next answer and note it: a fork's pid, or how one ended. TimeoutError, OSError if gone."""
         left = max(0.0, deadline - time.monotonic())
         if not select.select([self._socket], [], [], left)[0]:
             raise TimeoutError
@@ -125,7 +125,6 @@ class Zygote:
             self._ended[int(message["ended"])] = int(message["exit"])
         if "started" in message and self._unanswered:
             self._unanswered.popleft()._pid = int(message["started"])
-        return message
 
 
 class ZygoteChild:
