@@ -63,4 +63,38 @@ def _environment(autoescape: bool):
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=autoescape,
+        bytecode_cache=_bytecode_cache(jinja2),
     )
+
+
+def _bytecode_cache(jinja2):
+    """Templates compiled once per user, not once per grader: compiling the report's template costs a single
+    grading about 20 ms, loading it back under 1 ms.
+
+    Jinja's file cache, in the user's cache folder (the XDG base directory specification: "$XDG_CACHE_HOME
+    defines the base directory relative to which user-specific non-essential data files should be stored. If
+    $XDG_CACHE_HOME is either not set or empty, a default equal to $HOME/.cache should be used"; a relative
+    path there "should be considered invalid"). An entry is used only while its template's text is unchanged.
+    A cache that cannot be made, read or written makes rendering slower, never fail.
+    """
+
+    class Cache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket):
+            try:
+                super().load_bytecode(bucket)
+            except OSError:
+                bucket.reset()
+
+        def dump_bytecode(self, bucket):
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    try:
+        base = os.environ.get("XDG_CACHE_HOME", "")
+        folder = (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "nn-grader" / "templates"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except (OSError, RuntimeError):  # RuntimeError: no home folder is known
+        return None
+    return Cache(str(folder))

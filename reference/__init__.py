@@ -14,18 +14,8 @@ A small reverse-mode autodiff library over numpy, PyTorch-like and float64:
 - :mod:`reference.train`: the training loop, early stopping, restarts, ensembles, LR sweep.
 """
 
-from . import (
-    backprop,
-    datasets,
-    functional,
-    gradcheck,
-    init,
-    nn,
-    objectives,
-    optim,
-    schedules,
-    train,
-)
+import importlib
+
 from .tensor import Tensor, no_grad
 
 __all__ = [
@@ -42,3 +32,17 @@ __all__ = [
     "schedules",
     "train",
 ]
+
+_MODULES = frozenset(__all__[2:])
+
+
+def __getattr__(name: str):
+    """``reference.nn`` and the others are imported when first named (PEP 562), so a program that needs one
+    of them, or the Tensor alone, does not wait for the whole engine (the training toolkit, the datasets)."""
+    if name in _MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
