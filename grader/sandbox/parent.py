@@ -43,11 +43,9 @@ import json
 import os
 import secrets
 import select
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,7 +53,7 @@ from typing import TYPE_CHECKING
 
 from grader.homework.manifest import DEFAULT_PACKAGES, Limits
 
-from . import client, protocol, users, view
+from . import client, protocol, users, view, workdir
 from .calls import CallResult, LoadReport, Status
 from .client import SandboxClient, _dict, _list
 from .protocol import Kind
@@ -191,7 +189,8 @@ class Sandbox(SandboxClient):
 
     def _prepare_workdir(self) -> tuple[Path, str]:
         """A fresh work folder: the submission in ``scratch/``, owned by the sandbox's own user when root."""
-        self._workdir = Path(tempfile.mkdtemp(prefix="nn-grader-"))
+        self._folder = workdir.WorkFolder()
+        self._workdir = self._folder.path
         scratch, root_dir = self._workdir / "scratch", self._workdir / "root"
         scratch.mkdir()
         root_dir.mkdir()
@@ -313,7 +312,7 @@ class Sandbox(SandboxClient):
 
     def _remove_workdir(self) -> None:
         if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._folder.remove()
             self._workdir = None
 
     def _kill(self) -> None:

@@ -1,0 +1,117 @@
+"""The sandbox's work folder in the temporary directory: made, held while its grader lives, swept after.
+
+Each sandbox gets a folder of its own (``nn-grader-sandbox-*``): the submission's scratch
+directory, the mount point of its private root, and the file its output goes to. A grader removes
+the folder when it closes the sandbox; one killed outright (SIGKILL, a machine out of memory, a
+container stopped) cannot, and the folder would stay, with a copy of a student's submission in
+it, until the machine restarts.
+
+So a grader holds an exclusive ``flock`` on its folder for the folder's life. The lock is the
+kernel's: it is released the moment the process holding it dies, however it dies. The first
+sandbox a grader process starts sweeps the temporary directory: a folder of this user that nobody
+holds, and that is older than a minute (so one being made this instant is never taken), belongs
+to a grader that is gone, and is removed. A live grader's folder is never touched, whichever
+grader (a batch's worker, a TA's ``grader grade`` beside it) looks.
+
+Folders of the earlier layout (``nn-grader-`` and 8 characters, with ``scratch/`` inside) were
+never locked; they are removed once a day old.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import stat
+import tempfile
+import time
+from pathlib import Path
+
+PREFIX = "nn-grader-sandbox-"
+ABANDONED_SECONDS = 60.0  # a folder is locked within microseconds of being made: one this young is being made
+_UNLOCKED_LAYOUT = re.compile(r"nn-grader-[a-z0-9_]{8}")
+UNLOCKED_LAYOUT_SECONDS = 24 * 3600.0
+
+_swept = False  # this process has swept once; later sandboxes do not look again
+
+
+class WorkFolder:
+    """A new, locked folder in the temporary directory: ``path``; :meth:`remove` deletes it and drops the lock."""
+
+    def __init__(self):
+        if not _swept:
+            sweep()
+        self.path = Path(tempfile.mkdtemp(prefix=PREFIX))
+        # The descriptor is not inherited by any program started later (Python opens it close-on-exec).
+        self._lock = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+
+    def remove(self) -> None:
+        if self._lock < 0:
+            return
+        remove_tree(self.path)
+        os.close(self._lock)
+        self._lock = -1
+
+
+def sweep(folder: Path | None = None) -> list[Path]:
+    """Remove the work folders in ``folder`` (the temporary directory) whose grader is gone; returns them."""
+    global _swept
+    _swept = True
+    removed = []
+    try:
+        entries = list(os.scandir(folder or tempfile.gettempdir()))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if entry.name.startswith(PREFIX):
+            old_enough = ABANDONED_SECONDS
+        elif _UNLOCKED_LAYOUT.fullmatch(entry.name) and os.path.isdir(os.path.join(entry.path, "scratch")):
+            old_enough = UNLOCKED_LAYOUT_SECONDS
+        else:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or now - info.st_mtime < old_enough:
+            continue
+        if _remove_if_unheld(Path(entry.path)):
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _remove_if_unheld(path: Path) -> bool:
+    try:
+        lock = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # its grader holds it: alive
+        os.close(lock)
+        return False
+    try:
+        remove_tree(path)
+    finally:
+        os.close(lock)
+    return not path.exists()
+
+
+def remove_tree(path: Path) -> None:
+    """Delete ``path`` and all in it, also what student code made unreadable or unwritable (a chmod 0 folder)."""
+    shutil.rmtree(path, ignore_errors=True)
+    if not os.path.lexists(path):
+        return
+    try:
+        os.chmod(path, stat.S_IRWXU)
+        for folder, subfolders, _ in os.walk(path):  # top down: each folder is made readable before it is read
+            for name in subfolders:
+                inner = os.path.join(folder, name)
+                if not os.path.islink(inner):  # chmod follows a link: never touch what one points to
+                    os.chmod(inner, stat.S_IRWXU)
+    except OSError:
+        pass
+    shutil.rmtree(path, ignore_errors=True)
