@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -63,26 +64,31 @@ def _environment(autoescape: bool):
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=autoescape,
-        bytecode_cache=_bytecode_cache(jinja2),
+        bytecode_cache=_bytecode_cache(jinja2, autoescape),
     )
 
 
-def _bytecode_cache(jinja2):
+def _bytecode_cache(jinja2, autoescape: bool):
     """Templates compiled once per user, not once per grader: compiling the report's template costs a single
     grading about 20 ms, loading it back under 1 ms.
 
     Jinja's file cache, in the user's cache folder (the XDG base directory specification: "$XDG_CACHE_HOME
     defines the base directory relative to which user-specific non-essential data files should be stored. If
     $XDG_CACHE_HOME is either not set or empty, a default equal to $HOME/.cache should be used"; a relative
-    path there "should be considered invalid"). An entry is used only while its template's text is unchanged.
-    A cache that cannot be made, read or written makes rendering slower, never fail.
+    path there "should be considered invalid"). Compiled code fixes whether values are escaped, so each
+    setting has a folder of its own; an entry is named by its template and used only while the template's
+    text is unchanged. The grader runs what it loads from there: a folder that is not this user's alone is
+    not used. A cache that cannot be made, read or written makes rendering slower, never fail.
     """
 
     class Cache(jinja2.FileSystemBytecodeCache):
+        def get_cache_key(self, name, filename=None):
+            return super().get_cache_key(name)  # not the path: a moved checkout reuses, never adds, entries
+
         def load_bytecode(self, bucket):
             try:
                 super().load_bytecode(bucket)
-            except OSError:
+            except Exception:  # a damaged or half-written entry (Jinja unpickles it unguarded): compile again
                 bucket.reset()
 
         def dump_bytecode(self, bucket):
@@ -94,7 +100,11 @@ def _bytecode_cache(jinja2):
     try:
         base = os.environ.get("XDG_CACHE_HOME", "")
         folder = (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "nn-grader" / "templates"
+        folder = folder / ("escaped" if autoescape else "plain")
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(folder)
     except (OSError, RuntimeError):  # RuntimeError: no home folder is known
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
         return None
     return Cache(str(folder))

@@ -14,13 +14,9 @@ A small reverse-mode autodiff library over numpy, PyTorch-like and float64:
 - :mod:`reference.train`: the training loop, early stopping, restarts, ensembles, LR sweep.
 """
 
-import importlib
-
 from .tensor import Tensor, no_grad
 
-__all__ = [
-    "Tensor",
-    "no_grad",
+_MODULES = (
     "backprop",
     "datasets",
     "functional",
@@ -31,15 +27,16 @@ __all__ = [
     "optim",
     "schedules",
     "train",
-]
-
-_MODULES = frozenset(__all__[2:])
+)
+__all__ = ["Tensor", "no_grad", *_MODULES]
 
 
 def __getattr__(name: str):
     """``reference.nn`` and the others are imported when first named (PEP 562), so a program that needs one
     of them, or the Tensor alone, does not wait for the whole engine (the training toolkit, the datasets)."""
     if name in _MODULES:
+        import importlib
+
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

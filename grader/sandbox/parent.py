@@ -118,7 +118,8 @@ class Sandbox(SandboxClient):
         self._process: subprocess.Popen | None = None
         self._served = False  # the current copy of the submission has been sent a request (see reset)
         self._ending = False  # reset told the current copy to end; its end is still to be read
-        self._workdir: Path | None = None
+        self._folder: workdir.WorkFolder | None = None
+        self._workdir: Path | None = None  # its path
         self._user: users.SandboxUser | None = None  # its own user id while it lives (root only)
 
     # ----- life cycle ---------------------------------------------------------------
@@ -311,9 +312,9 @@ class Sandbox(SandboxClient):
             self._kill()
 
     def _remove_workdir(self) -> None:
-        if self._workdir is not None:
+        if self._folder is not None:
             self._folder.remove()
-            self._workdir = None
+            self._folder = self._workdir = None
 
     def _kill(self) -> None:
         """Kill the child and everything it started, then keep what it printed."""

@@ -15,6 +15,10 @@ grader (a batch's worker, a TA's ``grader grade`` beside it) looks.
 
 Folders of the earlier layout (``nn-grader-`` and 8 characters, with ``scratch/`` inside) were
 never locked; they are removed once a day old.
+
+Locks are the local kernel's: the sweep assumes the temporary directory belongs to this machine, as
+/tmp does (not one shared by several machines). Where its file system has no ``flock`` (some
+network file systems refuse one on a folder), no folder is locked, none can be, and none is swept.
 """
 
 from __future__ import annotations
@@ -43,22 +47,28 @@ class WorkFolder:
         if not _swept:
             sweep()
         self.path = Path(tempfile.mkdtemp(prefix=PREFIX))
-        # The descriptor is not inherited by any program started later (Python opens it close-on-exec).
+        # Close-on-exec: no program started later holds the lock. A fork without exec (a batch's worker) does
+        # share it while it lives, which only keeps a folder longer; a live grader's is never given up.
         self._lock = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+        except OSError:  # no flock here: then no sweep can lock the folder either, and none removes it
+            pass
+        self._removed = False
 
     def remove(self) -> None:
-        if self._lock < 0:
+        """Delete the folder and all in it, then give up the lock (once; later calls do nothing)."""
+        if self._removed:
             return
+        self._removed = True
         remove_tree(self.path)
         os.close(self._lock)
-        self._lock = -1
 
 
 def sweep(folder: Path | None = None) -> list[Path]:
     """Remove the work folders in ``folder`` (the temporary directory) whose grader is gone; returns them."""
     global _swept
-    _swept = True
+    _swept = _swept or folder is None
     removed = []
     try:
         entries = list(os.scandir(folder or tempfile.gettempdir()))
@@ -84,6 +94,7 @@ def sweep(folder: Path | None = None) -> list[Path]:
 
 
 def _remove_if_unheld(path: Path) -> bool:
+    """Remove ``path`` if no grader holds its lock (holding it meanwhile, so no other sweep starts on it)."""
     try:
         lock = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
@@ -101,17 +112,36 @@ def _remove_if_unheld(path: Path) -> bool:
 
 
 def remove_tree(path: Path) -> None:
-    """Delete ``path`` and all in it, also what student code made unreadable or unwritable (a chmod 0 folder)."""
+    """Delete ``path`` and all in it, also what student code made unreadable or unwritable (a chmod 0 folder).
+
+    Root deletes whatever the modes say; another user first makes every folder in it its own again.
+    """
     shutil.rmtree(path, ignore_errors=True)
-    if not os.path.lexists(path):
+    if os.path.lexists(path) and os.geteuid() != 0:
+        make_removable(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def make_removable(path: Path) -> None:
+    """Give this user all rights on ``path`` and every folder below it, never through a link.
+
+    Through descriptors, and never following a link: a process of the submission still running (possible
+    without a PID namespace) may swap a folder for a link meanwhile, and a chmod through the link would
+    change what it points to.
+    """
+    try:
+        top = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
         return
     try:
-        os.chmod(path, stat.S_IRWXU)
-        for folder, subfolders, _ in os.walk(path):  # top down: each folder is made readable before it is read
-            for name in subfolders:
-                inner = os.path.join(folder, name)
-                if not os.path.islink(inner):  # chmod follows a link: never touch what one points to
-                    os.chmod(inner, stat.S_IRWXU)
+        os.chmod(top, stat.S_IRWXU)
+        for _folder, subfolders, _files, folder_fd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
+            for name in subfolders:  # top down: each folder is made readable before fwalk opens it
+                try:
+                    os.chmod(name, stat.S_IRWXU, dir_fd=folder_fd, follow_symlinks=False)
+                except (OSError, NotImplementedError, ValueError):  # a link (Python refuses: ValueError), or gone
+                    pass
     except OSError:
         pass
-    shutil.rmtree(path, ignore_errors=True)
+    finally:
+        os.close(top)

@@ -1,8 +1,10 @@
 """Work folders: a live grader's is never touched; a killed grader's is removed by the next grader."""
 
+import dataclasses
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -16,6 +18,7 @@ from grader.grading.submission import read_submission
 from grader.homework import manifest as manifests
 from grader.paths import PROJECT_ROOT
 from grader.sandbox import Sandbox, workdir
+from grader.sandbox.calls import Status
 
 HW = "hw1_backprop"
 MANIFEST = manifests.load(HW)
@@ -75,16 +78,21 @@ def test_a_live_sandboxs_folder_is_never_removed_however_old(temp, monkeypatch):
 
 
 def test_only_this_users_own_real_folders_of_the_sandboxs_names_are_swept(temp):
-    target = temp / "not-a-work-folder"
-    target.mkdir()
-    (temp / (workdir.PREFIX + "link")).symlink_to(target)
+    target = abandoned(temp, "not-a-work-folder", 2 * HOURS)
+    link = temp / (workdir.PREFIX + "link")
+    link.symlink_to(target)
+    os.utime(link, (time.time() - 2 * HOURS,) * 2, follow_symlinks=False)
     others = [abandoned(temp, name, 3 * 24 * HOURS) for name in ("nn-grader-validate-x1", "nn-grader-build-12345678")]
-    someone_elses = abandoned(temp, workdir.PREFIX + "someone-elses", 2 * HOURS)
-    if os.getuid() == 0:
-        os.chown(someone_elses, 12345, 12345)
-        backdate(someone_elses, 2 * HOURS)
-    assert workdir.sweep(temp) == ([] if os.getuid() == 0 else [someone_elses])
-    assert target.is_dir() and all(folder.exists() for folder in others)
+    assert workdir.sweep(temp) == []
+    assert target.is_dir() and list(target.iterdir()) and all(folder.exists() for folder in others)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a folder to another user")
+def test_another_users_folder_is_never_swept(temp):
+    theirs = abandoned(temp, workdir.PREFIX + "someone-elses", 2 * HOURS)
+    os.chown(theirs, 12345, 12345)
+    backdate(theirs, 2 * HOURS)
+    assert workdir.sweep(temp) == [] and theirs.exists()
 
 
 def test_folders_of_the_earlier_unlocked_layout_are_removed_once_a_day_old(temp):
@@ -97,18 +105,39 @@ def test_folders_of_the_earlier_unlocked_layout_are_removed_once_a_day_old(temp)
     assert recent.exists() and not_ours.exists()
 
 
-def test_what_student_code_made_unreadable_is_removed_too(temp):
+def test_what_student_code_made_unreadable_is_made_removable_never_through_a_link(temp):
+    """Root removes such folders anyway; any other user first makes them its own again (make_removable)."""
     folder = abandoned(temp, workdir.PREFIX + "locked-up", 2 * HOURS)
     sealed = folder / "scratch" / "sealed" / "deeper"
     sealed.mkdir(parents=True)
     (sealed / "data.npy").write_bytes(b"x" * 10)
     outside = temp / "outside"
     outside.mkdir()
+    outside.chmod(0o751)
     (folder / "scratch" / "sealed" / "link").symlink_to(outside)
     sealed.chmod(0)
     sealed.parent.chmod(0o500)
-    assert workdir.sweep(temp) == [folder]
-    assert oct(outside.stat().st_mode & 0o777) == "0o755"  # a link's target is never changed
+    workdir.make_removable(folder)
+    assert stat.S_IMODE(sealed.stat().st_mode) == stat.S_IMODE(sealed.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o751  # what a link points to is never changed
+    sealed.chmod(0)
+    assert workdir.sweep(temp) == [folder] and outside.is_dir()
+
+
+def test_a_sandbox_restarted_after_a_timeout_keeps_one_locked_folder(temp, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    solution = temp / f"{HW}.py"
+    solution.write_text(build_module(MANIFEST, solution=True) + "\ndef spin():\n    while True:\n        pass\n")
+    limits = dataclasses.replace(MANIFEST.limits, call_seconds=0.5)
+    with Sandbox(read_submission(solution, HW), limits, module_name=HW) as box:
+        first = box._workdir
+        assert box.call("spin").status == Status.TIMEOUT  # killed; the next call starts a new child
+        assert box.call("sigmoid", 0.0).value == 0.5
+        assert not first.exists() and box._workdir.exists()
+        assert list(temp.glob(workdir.PREFIX + "*")) == [box._workdir]
+        backdate(box._workdir, 2 * HOURS)
+        assert workdir.sweep(temp) == []
+    assert not list(temp.glob(workdir.PREFIX + "*"))
 
 
 def test_a_grader_killed_while_grading_leaves_a_folder_the_next_grader_removes(temp, tmp_path):
