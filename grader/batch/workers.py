@@ -10,7 +10,8 @@ A worker asks the parent for its next job before it grades the one it holds, and
 worker that dies loses only the jobs it held (at most two); a new worker takes its place for the
 jobs still waiting.
 On Linux the workers are forks of the parent, which imports the grading modules first, so they
-start at once and share those pages with it.
+start at once and share those pages with it. With at least as many workers as cores, each worker,
+and every sandbox it starts, keeps to one core (see :func:`_cores`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import collections
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -47,15 +49,16 @@ def grade_jobs(
     context = _prepared_context()
     waiting = collections.deque(jobs.items())
     lost: dict[str, Any] = {}
-    running = [_Worker(context, start_one, grade_one) for _ in range(min(workers, len(waiting)))]
+    count = min(workers, len(waiting))
+    running = [_Worker(context, start_one, grade_one, core) for core in _cores(count)]
 
     def died(worker: _Worker) -> None:
-        """Only what the worker held is lost; a new worker takes its place while jobs are waiting."""
+        """Only what the worker held is lost; a new worker takes its place (and its core) while jobs are waiting."""
         lost.update(worker.holding)
         worker.kill()
         running.remove(worker)
         if waiting:
-            running.append(_Worker(context, start_one, grade_one))
+            running.append(_Worker(context, start_one, grade_one, worker.core))
 
     try:
         while running:
@@ -80,6 +83,26 @@ def grade_jobs(
         for worker in running:
             worker.kill()
     return lost
+
+
+def _cores(workers: int) -> list[int | None]:
+    """The core each of ``workers`` keeps to, with its sandboxes (None: any core).
+
+    A worker and its sandbox hand work to each other several times per test: a request, its answer,
+    the end of one copy of the submission and the fork of the next. When every core has a worker,
+    keeping each worker's processes on one core keeps those hand-offs on one core's caches and never
+    wakes another core for them; measured on 2 cores with 2 workers, batches went 15-20% faster (hw0
+    4.6 s against 5.5 s for 100 submissions, hw1 8.5 s against 10.5 s for 60). With fewer workers
+    than cores none is pinned: a worker's sandbox then answers on a free core while the worker
+    prepares its next test, which is worth more.
+    """
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux: no affinity to set
+        return [None] * workers
+    if workers < len(allowed):
+        return [None] * workers
+    return [allowed[number % len(allowed)] for number in range(workers)]
 
 
 @dataclass(frozen=True)
@@ -108,9 +131,10 @@ def _prepared_context() -> multiprocessing.context.BaseContext:
 class _Worker:
     """A worker process, seen from the parent: its pipe, and the jobs it holds (the one it grades, the next)."""
 
-    def __init__(self, context, start_one, grade_one):
+    def __init__(self, context, start_one, grade_one, core: int | None):
+        self.core = core
         self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=_work, args=(theirs, start_one, grade_one), daemon=True)
+        self.process = context.Process(target=_work, args=(theirs, start_one, grade_one, core), daemon=True)
         self.process.start()
         theirs.close()  # only the worker holds its end: its death is the end of this pipe
         self.holding: collections.deque[tuple[str, Any]] = collections.deque()
@@ -136,8 +160,16 @@ class _Worker:
         self.connection.close()
 
 
-def _work(connection, start_one, grade_one) -> None:
-    """In a worker: grade jobs, each started while the one before is tested, in one pytest session."""
+def _work(connection, start_one, grade_one, core: int | None) -> None:
+    """In a worker: grade jobs, each started while the one before is tested, in one pytest session.
+
+    ``core``: the one core this worker and its sandboxes (which inherit it) run on, or None.
+    """
+    if core is not None:
+        try:
+            os.sched_setaffinity(0, {core})
+        except OSError:  # the core went away (a changed cpuset): any core will do
+            pass
     from grader.authoring.module import handout_names
     from grader.grading.grade import test_files
     from grader.grading.harness import HarnessPlugin, TestSession, run_tests

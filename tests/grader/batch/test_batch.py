@@ -266,6 +266,37 @@ def test_a_worker_collects_the_tests_once_and_grades_every_submission_with_them(
     assert 0 < float(book["student2"]["total"]) < 20  # the transposed gradient: some tests only
 
 
+@pytest.mark.parametrize("per_core", [True, False])
+def test_with_a_worker_per_core_each_keeps_to_a_core_of_its_own(tmp_path, solution, monkeypatch, per_core):
+    cores = sorted(os.sched_getaffinity(0))
+    if not per_core and len(cores) < 2:
+        pytest.skip("one core: one worker is a worker per core")
+    homework = tmp_path / HW
+    shutil.copytree(manifests.load(HW).folder, homework, ignore=shutil.ignore_patterns("__pycache__"))
+    test_file = homework / "tests" / "visible" / "test_worked_example.py"
+    journal = tmp_path / "cores.txt"
+    test_file.write_text(  # imported once by the batch's own check, then once in each worker
+        test_file.read_text(encoding="utf-8") + "\nwith open(__import__('os').environ['JOURNAL'], 'a') as f:\n"
+        "    f.write(f\"{__import__('os').getpid()} {sorted(__import__('os').sched_getaffinity(0))}\\n\")\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("JOURNAL", str(journal))
+    workers = len(cores) if per_core else 1
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for number in range(2 * workers):
+        (folder / f"student{number}.py").write_text(solution, encoding="utf-8")
+    assert run_batch(folder, str(homework), tmp_path / "out", workers=workers) == 0
+    seen = [line.split(" ", 1) for line in journal.read_text().splitlines()]
+    in_workers = [json.loads(affinity) for pid, affinity in seen if int(pid) != os.getpid()]
+    assert len(in_workers) == workers
+    if per_core:
+        assert sorted(core for affinity in in_workers for core in affinity) == cores  # one core each, all used
+    else:
+        assert in_workers == [cores]  # fewer workers than cores: none is held to one
+    assert {row["total"] for row in read_gradebook(tmp_path / "out").values()} == {"20"}
+
+
 def test_student_ids_become_safe_unique_folder_names(tmp_path):
     for hostile in ("../../etc/passwd", "..", ".", "", "/", ".hidden", "a\\b", "x/../y"):
         name = safe_name(hostile)
