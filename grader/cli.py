@@ -92,7 +92,12 @@ def _add_class_commands(commands) -> None:
     batch.add_argument("folder", type=Path, help="one file or sub-folder per student, or a Gradescope export")
     batch.add_argument("--assignment", "-a", required=True, help="homework id, e.g. hw1_backprop")
     batch.add_argument("--out", type=Path, required=True, help="where the gradebook, results and reports go")
-    batch.add_argument("--workers", type=int, default=None, help="parallel graders (default: one per core)")
+    batch.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parallel graders (default: one per core it may use; each then keeps to its core)",
+    )
     batch.add_argument("--only", nargs="+", default=(), metavar="ID", help="regrade these students (their ids)")
     batch.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
     batch.add_argument("--times", type=Path, help="CSV student,submitted_at: when each came in (late policy)")

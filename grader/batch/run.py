@@ -7,7 +7,6 @@ collect stop the batch with a message); after that one broken submission never s
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 from grader.batch.discover import Entry, discover
 from grader.batch.fingerprint import fingerprint, homework_hash
 from grader.batch.lateness import late_record, read_times
-from grader.batch.workers import grade_jobs
+from grader.batch.workers import grade_jobs, usable_cores
 from grader.errors import UserError
 from grader.files import write_atomic
 from grader.homework import manifest as manifests
@@ -223,7 +222,7 @@ def run_batch(
     template = check_homework(manifest)
     results, jobs = _reuse_unchanged(found.entries, manifest, template, out, regrade, due_dates)
     skipped = len(results)
-    crashes = _grade_with_progress(jobs, manifest, workers or os.cpu_count() or 1, results)
+    crashes = _grade_with_progress(jobs, manifest, workers or usable_cores(), results)
     ordered = [(entry, results[entry.student]) for entry in found.entries]
     written = _write_class_files(out, ordered, folder, template, manifest, found.not_graded)
     _tell_totals(manifest, ordered, len(jobs), skipped, len(found.not_graded), time.monotonic() - started)

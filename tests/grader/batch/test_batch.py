@@ -11,6 +11,7 @@ import pytest
 
 from grader.authoring.module import build_module
 from grader.batch import discover, read_gradescope_metadata, run_batch, safe_name
+from grader.batch import run as batch_run
 from grader.cli import main
 from grader.errors import UserError
 from grader.homework import manifest as manifests
@@ -266,35 +267,53 @@ def test_a_worker_collects_the_tests_once_and_grades_every_submission_with_them(
     assert 0 < float(book["student2"]["total"]) < 20  # the transposed gradient: some tests only
 
 
-@pytest.mark.parametrize("per_core", [True, False])
-def test_with_a_worker_per_core_each_keeps_to_a_core_of_its_own(tmp_path, solution, monkeypatch, per_core):
-    cores = sorted(os.sched_getaffinity(0))
-    if not per_core and len(cores) < 2:
-        pytest.skip("one core: one worker is a worker per core")
-    homework = tmp_path / HW
-    shutil.copytree(manifests.load(HW).folder, homework, ignore=shutil.ignore_patterns("__pycache__"))
-    test_file = homework / "tests" / "visible" / "test_worked_example.py"
+@pytest.fixture
+def two_cores():
+    """This process (and what it forks) on two cores, so the batch below has the same size on any machine."""
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two cores to tell pinned workers from free ones")
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, sorted(before)[:2])
+    yield sorted(before)[:2]
+    os.sched_setaffinity(0, before)
+
+
+@pytest.mark.parametrize("workers", [2, 1])
+def test_with_one_worker_per_core_each_worker_and_its_sandboxes_keep_to_its_core(
+    tmp_path, solution, monkeypatch, two_cores, workers
+):
     journal = tmp_path / "cores.txt"
-    test_file.write_text(  # imported once by the batch's own check, then once in each worker
-        test_file.read_text(encoding="utf-8") + "\nwith open(__import__('os').environ['JOURNAL'], 'a') as f:\n"
-        "    f.write(f\"{__import__('os').getpid()} {sorted(__import__('os').sched_getaffinity(0))}\\n\")\n",
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("JOURNAL", str(journal))
-    workers = len(cores) if per_core else 1
+    grade_one = batch_run._grade_one
+
+    def noting_cores(job, session, started=None):  # in the worker (a fork): where it and the job's sandbox may run
+        sandbox = os.sched_getaffinity(started.sandbox._process.pid) if started and started.sandbox else None
+        with open(journal, "a") as f:
+            f.write(json.dumps([os.getpid(), sorted(os.sched_getaffinity(0)), sorted(sandbox or [])]) + "\n")
+        return grade_one(job, session, started)
+
+    monkeypatch.setattr(batch_run, "_grade_one", noting_cores)
     folder = tmp_path / "class"
     folder.mkdir()
-    for number in range(2 * workers):
+    for number in range(3 * workers):
         (folder / f"student{number}.py").write_text(solution, encoding="utf-8")
-    assert run_batch(folder, str(homework), tmp_path / "out", workers=workers) == 0
-    seen = [line.split(" ", 1) for line in journal.read_text().splitlines()]
-    in_workers = [json.loads(affinity) for pid, affinity in seen if int(pid) != os.getpid()]
-    assert len(in_workers) == workers
-    if per_core:
-        assert sorted(core for affinity in in_workers for core in affinity) == cores  # one core each, all used
-    else:
-        assert in_workers == [cores]  # fewer workers than cores: none is held to one
+    assert run_batch(folder, HW, tmp_path / "out", workers=workers) == 0
+    noted = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert len(noted) == 3 * workers
+    assert all(sandbox == worker for _, worker, sandbox in noted)  # a sandbox runs where its worker does
+    by_worker = {pid: worker for pid, worker, _ in noted}
+    if workers == 2:  # one worker per core: each keeps to its own
+        assert sorted(core for cores in by_worker.values() for core in cores) == two_cores
+    else:  # fewer workers than cores: none is held to one
+        assert list(by_worker.values()) == [two_cores]
     assert {row["total"] for row in read_gradebook(tmp_path / "out").values()} == {"20"}
+
+
+def test_the_default_worker_count_is_the_cores_this_process_may_use(two_cores):
+    from grader.batch.workers import usable_cores
+
+    assert usable_cores() == 2
+    os.sched_setaffinity(0, two_cores[:1])  # as `taskset -c 0 grader batch ...`, or a container's cpuset
+    assert usable_cores() == 1 < os.cpu_count()
 
 
 def test_student_ids_become_safe_unique_folder_names(tmp_path):
