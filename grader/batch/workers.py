@@ -10,8 +10,8 @@ A worker asks the parent for its next job before it grades the one it holds, and
 worker that dies loses only the jobs it held (at most two); a new worker takes its place for the
 jobs still waiting.
 On Linux the workers are forks of the parent, which imports the grading modules first, so they
-start at once and share those pages with it. With at least as many workers as cores, each worker,
-and every sandbox it starts, keeps to one core (see :func:`_cores`).
+start at once and share those pages with it. With exactly one worker per core, each worker, and
+every sandbox it starts, keeps to its core (see :func:`_cores`).
 """
 
 from __future__ import annotations
