@@ -91,6 +91,11 @@ class HarnessPlugin:
         if self.authoring_errors:
             items[:] = []
 
+    def refuse_unmarked_tests(self) -> None:
+        """Raise the homework author's marking mistakes found at collection, if any (no test ran then)."""
+        if self.authoring_errors:
+            raise UserError("the homework's tests are not marked correctly:\n  " + "\n  ".join(self.authoring_errors))
+
     def _describe(self, item, cases: int) -> str:
         """Record the test's points, functions and visibility; returns what is wrong with its marker, if anything."""
         marker = item.get_closest_marker("grade")
@@ -274,8 +279,7 @@ class TestSession:
         wrap a test (the values of a failed assert, the test's warning filters) wrap it here too.
         """
         plugin, session = self.plugin, self._session
-        if plugin.authoring_errors:
-            raise UserError("the homework's tests are not marked correctly:\n  " + "\n  ".join(plugin.authoring_errors))
+        plugin.refuse_unmarked_tests()
         if self._collection_errors:  # a test file that does not import
             raise UserError(f"{plugin.tests_root}: the homework's tests could not be collected")
         if self.broken:
@@ -341,8 +345,7 @@ def run_tests(
     finally:
         sys.path.remove(str(plugin.tests_root))
         _forget_test_modules(plugin.tests_root)
-    if plugin.authoring_errors:
-        raise UserError("the homework's tests are not marked correctly:\n  " + "\n  ".join(plugin.authoring_errors))
+    plugin.refuse_unmarked_tests()
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR) or (
         code == pytest.ExitCode.INTERRUPTED and not plugin.results
     ):
