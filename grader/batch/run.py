@@ -29,6 +29,7 @@ from grader.outputs.results import GradingResult, TestResult, write_json_atomica
 if TYPE_CHECKING:
     from grader.grading.grade import Started
     from grader.grading.harness import TestSession
+    from grader.grading.submission import Submission
 
 
 def check_homework(manifest: manifests.Manifest) -> list[TestResult]:
@@ -117,7 +118,7 @@ def _grade_one(job: _Job, session: TestSession | None, started: Started | None =
         if started is not None and started.sandbox is not None:
             started.sandbox.close()  # grading closes it; not if it failed before it could
     result.late = late_record(job.manifest.deadline, job.entry.submitted_at, job.extension, result.score)
-    page, cells = _notebook_page(job)
+    page, cells = _notebook_page(job, started.submission if started is not None else None)
     try:
         html = html_report(result, cells=cells)
     except Exception as error:
@@ -128,14 +129,17 @@ def _grade_one(job: _Job, session: TestSession | None, started: Started | None =
     return data, crash
 
 
-def _notebook_page(job: _Job) -> tuple[str | None, dict[str, str]]:
-    """A notebook submission rendered for the TA, and the cell defining each function (else (None, {}))."""
+def _notebook_page(job: _Job, submission: Submission | None = None) -> tuple[str | None, dict[str, str]]:
+    """A notebook submission rendered for the TA, and the cell defining each function (else (None, {})).
+
+    ``submission``: the job's, as :func:`_start_one` read it (else it is read here).
+    """
     from grader.grading.loading import where_defined
     from grader.grading.submission import read_submission
     from grader.outputs import notebook_view
 
     try:
-        submission = read_submission(job.entry.path, job.manifest.id)
+        submission = submission or read_submission(job.entry.path, job.manifest.id)
     except UserError:
         return None, {}
     if submission.kind != "notebook" or not submission.path.is_file():  # inside an archive: not on disk

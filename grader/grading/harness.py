@@ -77,6 +77,7 @@ class HarnessPlugin:
     current: pytest.Item | None = None
     """The test case running now."""
     _cases: dict[str, CaseInfo] = field(default_factory=dict)
+    _solution_source: str | None = None
 
     # ----- configuration and collection ---------------------------------------------
     def pytest_configure(self, config):
@@ -125,12 +126,16 @@ class HarnessPlugin:
 
     @pytest.fixture(scope="session")
     def solution(self):
-        # Built on first use only: most homeworks' tests import the reference instead.
-        from grader.authoring.module import build_module
-        from grader.homework import manifest as manifests
-
+        # Built on first use only: most homeworks' tests import the reference instead. Its source is built
+        # once per plugin (a batch worker's runs the tests once per submission), its module afresh every run,
+        # so that no submission's tests see what another's tests left in it.
         homework = self.tests_root.parent
-        return load_solution(build_module(manifests.load(homework), solution=True), f"{homework.name}_solution")
+        if self._solution_source is None:
+            from grader.authoring.module import build_module
+            from grader.homework import manifest as manifests
+
+            self._solution_source = build_module(manifests.load(homework), solution=True)
+        return load_solution(self._solution_source, f"{homework.name}_solution")
 
     @pytest.fixture
     def credit(self, request):

@@ -363,6 +363,34 @@ def test_only_the_standard_streams_and_the_two_protocol_pipes_are_open_in_the_ch
         box.close()
 
 
+def test_the_c_library_is_found_without_a_subprocess_where_glibc_names_it(monkeypatch):
+    """ctypes.util.find_library runs ``ldconfig -p``: a process started in every zygote, asked only off glibc."""
+    import ctypes
+    import subprocess
+
+    from grader.sandbox import isolation
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args}")
+
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    assert isolation._load_libc().unshare  # the function the namespaces need is there
+
+    glibc_name = ctypes.CDLL
+
+    def musl(name, *args, **kwargs):
+        if name == "libc.so.6":
+            raise OSError("libc.so.6: cannot open shared object file")
+        return glibc_name(name, *args, **kwargs)
+
+    mapped = {line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines() if "/libc.so" in line}
+    asked = []
+    monkeypatch.setattr(ctypes, "CDLL", musl)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: asked.append(name) or mapped.pop())
+    assert isolation._load_libc().unshare
+    assert asked == ["c"]
+
+
 # ----- isolation (real only as root, with namespaces) -------------------------------------
 ISOLATION = '''
 import os, signal, socket, threading, time
