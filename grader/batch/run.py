@@ -77,7 +77,6 @@ class _Job:
     """One student's submission to grade (``entry``), and where its report and result go (``out``/<student>/)."""
 
     entry: Entry
-    assignment: str
     manifest: manifests.Manifest
     tests: list[TestResult]
     limits: manifests.Limits
@@ -91,7 +90,7 @@ def _start_one(job: _Job) -> Started | None:
     from grader.grading.grade import start
 
     try:
-        return start(job.entry.path, job.assignment, limits=job.limits)
+        return start(job.entry.path, job.manifest, limits=job.limits)
     except Exception:
         return None
 
@@ -110,7 +109,7 @@ def _grade_one(job: _Job, session: TestSession | None, started: Started | None =
 
     crash = ""
     try:
-        result = grade(job.entry.path, job.assignment, limits=job.limits, session=session, started=started)
+        result = grade(job.entry.path, job.manifest, limits=job.limits, session=session, started=started)
     except Exception as error:  # one submission's grader failure must not stop the class: it gets a result
         crash = f"the grader failed on this submission ({type(error).__name__}: {error}); please tell the course staff"
         result = failed_result(job.tests, job.entry.path, job.manifest, crash)
@@ -292,7 +291,7 @@ def _reuse_unchanged(
         extension = (due_dates or {}).get(entry.student)
         previous = None if regrade(entry) else _load_previous(out / entry.student, entry.fingerprint)
         if previous is None:
-            jobs[entry.student] = _Job(entry, manifest.id, manifest, template, manifest.limits, out, extension)
+            jobs[entry.student] = _Job(entry, manifest, template, manifest.limits, out, extension)
             continue
         results[entry.student] = previous
         late = late_record(manifest.deadline, entry.submitted_at, extension, previous.score)

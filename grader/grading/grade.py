@@ -86,14 +86,17 @@ class Started:
 
 
 def start(
-    submission_path: Path, assignment: str, use_namespaces: bool = True, limits: manifests.Limits | None = None
+    submission_path: Path,
+    assignment: str | manifests.Manifest,
+    use_namespaces: bool = True,
+    limits: manifests.Limits | None = None,
 ) -> Started:
     """Read ``submission_path`` and start its sandbox, without waiting for it to load.
 
     :func:`grade` does this itself; a batch worker does it for the next submission while it tests
     the current one, so that one's load costs no waiting.
     """
-    manifest = manifests.load(assignment)
+    manifest = manifests.of(assignment)
     try:
         submission = read_submission(Path(submission_path), assignment=manifest.id)
     except UserError as error:
@@ -109,14 +112,15 @@ def start(
 
 def grade(
     submission_path: Path,
-    assignment: str,
+    assignment: str | manifests.Manifest,
     visibilities=VISIBILITIES,
     use_namespaces: bool = True,
     limits: manifests.Limits | None = None,
     session: TestSession | None = None,
     started: Started | None = None,
 ) -> GradingResult:
-    """Grade ``submission_path`` (a .py, an .ipynb or a folder holding one) against ``assignment``'s tests.
+    """Grade ``submission_path`` (a .py, an .ipynb or a folder holding one) against ``assignment``'s tests
+    (``assignment``: a homework id or folder, or its manifest as loaded).
 
     ``limits`` replaces the manifest's sandbox limits (tests use short ones). ``session``: the
     homework's tests (all of them) already collected, as a batch worker keeps them; else they are
@@ -124,13 +128,13 @@ def grade(
     (with the same ``use_namespaces`` and ``limits``), else it is started here.
     """
     began = time.monotonic()
-    manifest = manifests.load(assignment)
+    manifest = manifests.of(assignment)
     limits = limits or manifest.limits
     files = test_files(manifest, visibilities)
     sandbox = None
     try:
         # The child starts while the harness and pytest are imported, just below.
-        started = started or start(submission_path, assignment, use_namespaces, limits)
+        started = started or start(submission_path, manifest, use_namespaces, limits)
         submission, sandbox, errors = started.submission, started.sandbox, started.errors
         from grader.grading.harness import HarnessPlugin, run_tests
 

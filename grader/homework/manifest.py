@@ -136,6 +136,11 @@ def available() -> list[str]:
     return sorted({name for course in courses.courses() for name in course.ids()})
 
 
+def of(assignment: str | Path | Manifest) -> Manifest:
+    """``assignment``'s manifest: itself if it is one (a batch reads its homework's once, not per submission)."""
+    return assignment if isinstance(assignment, Manifest) else load(assignment)
+
+
 def load(assignment: str | Path) -> Manifest:
     """Read and check the manifest of ``assignment`` (a homework id, looked up in the course folders, or a folder)."""
     folder = Path(assignment) if Path(assignment).is_dir() else courses.find(str(assignment))
