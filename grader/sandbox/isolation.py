@@ -19,7 +19,6 @@ grader before it reads the submission.
 """
 
 import ctypes
-import ctypes.util
 import os
 import resource
 import signal
@@ -39,7 +38,9 @@ def _load_libc():
     try:
         return ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:
-        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        from ctypes.util import find_library  # imported only here: it brings shutil, subprocess, bz2, lzma
+
+        return ctypes.CDLL(find_library("c"), use_errno=True)
 
 
 libc = _load_libc()

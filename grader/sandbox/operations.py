@@ -21,7 +21,6 @@ import functools
 import inspect
 import operator
 import os
-import secrets
 import sys
 import traceback
 import types
@@ -148,7 +147,7 @@ class Handles:
     def keep(self, value) -> dict:
         handle_id = self.ids.get(id(value))
         if handle_id is None:
-            handle_id = secrets.token_hex(12)
+            handle_id = os.urandom(12).hex()  # as secrets.token_hex, whose imports (hashlib, random) cost every copy
             self.objects[handle_id] = value
             self.ids[id(value)] = handle_id
         # A function is named by where it was defined ("Tensor.__mul__.<locals>._backward"): the grader

@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -363,9 +365,30 @@ def test_only_the_standard_streams_and_the_two_protocol_pipes_are_open_in_the_ch
         box.close()
 
 
+def test_the_sandbox_modules_load_nothing_that_makes_each_copy_dearer():
+    """Every test's copy of the submission is a fork of the loaded process, and a fork (and its exit) costs in
+    proportion to what that process has mapped: hashlib alone maps libcrypto, and the modules below together
+    made a fork and exit of it 1.5 ms instead of 0.9 (on a 2-core build machine). So the child's own modules import none of them; only what
+    the submission itself imports is loaded."""
+    script = (
+        "import sys, os\n"
+        f"sys.path[:0] = [{str(Path(np.__file__).parent.parent)!r}, {str(PROJECT_ROOT / 'grader' / 'sandbox')!r}]\n"
+        "import numpy\n"
+        "before = set(sys.modules)\n"
+        "import isolation, operations, protocol\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", script], capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.split())
+    assert {"isolation", "operations", "protocol"} <= loaded
+    dear = {"hashlib", "_hashlib", "hmac", "secrets", "random", "ctypes.util", "subprocess", "shutil", "bz2", "lzma"}
+    assert not loaded & dear
+
+
 def test_the_c_library_is_found_without_a_subprocess_where_glibc_names_it(monkeypatch):
     """ctypes.util.find_library runs ``ldconfig -p``: a process started in every zygote, asked only off glibc."""
     import ctypes
+    import ctypes.util
     import subprocess
 
     from grader.sandbox import isolation
