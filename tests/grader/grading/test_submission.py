@@ -130,6 +130,46 @@ def test_percent_and_question_marks_inside_python_are_left_alone(tmp_path):
     assert submission.chunks[0].source == source and submission.warnings == []
 
 
+IPYTHON_LINES = [
+    "%matplotlib inline",
+    "!ls",
+    "    %time f(1)",
+    "files = !ls",
+    "a, b = %who_ls",
+    "np.mean?",
+    "x = 1 ?  # help",
+    "get_ipython().system('ls')",
+    "y = \\\n  get_ipython()",
+    "\t!pwd",
+]
+
+
+@pytest.mark.parametrize("extra", [None, *IPYTHON_LINES])
+def test_the_quick_look_for_ipython_changes_nothing_that_the_full_reading_finds(monkeypatch, extra):
+    """A file the quick look passes over is one the full reading would leave as it is, warning of nothing."""
+    from grader.grading import submission as module
+    from grader.paths import PROJECT_ROOT
+
+    sources = [
+        path.read_text(encoding="utf-8")
+        for folder in ("reference", "grader", "assignments", "tests")
+        for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))
+    ]
+    if extra is not None:
+        sources = [f"{source}\n{extra}\n" for source in sources[:40]]
+    quick = module._may_hold_ipython
+    for source in sources:
+        full_warnings: list[str] = []
+        monkeypatch.setattr(module, "_may_hold_ipython", lambda text: True)
+        full = module.neutralise_ipython(source, "f.py", full_warnings)
+        monkeypatch.setattr(module, "_may_hold_ipython", quick)
+        warnings: list[str] = []
+        assert (module.neutralise_ipython(source, "f.py", warnings), warnings) == (full, full_warnings)
+        if extra is not None:
+            assert full_warnings, extra  # each line is IPython: the quick look must send it to the full reading
+    assert extra is not None or not all(quick(source) for source in sources)  # and it does pass over most files
+
+
 def test_a_cell_magic_cell_is_dropped_with_a_warning_naming_the_cell(tmp_path):
     path = write_notebook(tmp_path / "n.ipynb", [("code", "x = 1"), ("markdown", "m"), ("code", "%%bash\necho hi\n")])
     submission = read_submission(path)

@@ -368,8 +368,8 @@ def test_only_the_standard_streams_and_the_two_protocol_pipes_are_open_in_the_ch
 def test_the_sandbox_modules_load_nothing_that_makes_each_copy_dearer():
     """Every test's copy of the submission is a fork of the loaded process, and a fork (and its exit) costs in
     proportion to what that process has mapped: hashlib alone maps libcrypto, and the modules below together
-    made a fork and exit of it 1.5 ms instead of 0.9 (on a 2-core build machine). So the child's own modules import none of them; only what
-    the submission itself imports is loaded."""
+    made a fork and exit of it 1.5 ms instead of 0.9 (on a 2-core build machine). So the child's own modules
+    import none of them; only what the submission itself imports is loaded."""
     script = (
         "import sys, os\n"
         f"sys.path[:0] = [{str(Path(np.__file__).parent.parent)!r}, {str(PROJECT_ROOT / 'grader' / 'sandbox')!r}]\n"
