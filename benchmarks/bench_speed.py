@@ -1,6 +1,6 @@
 """What grading costs, beside the floor a Python process cannot go below, for hw1 and for a small homework.
 
-    python benchmarks/bench_speed.py [--repeat N] [--class-size N]
+    python benchmarks/bench_speed.py [--repeat N] [--class-size N] [--batch-repeat N]
 
 The small homework is the instructor's guide's example (hw0_sigmoid: 5 points, 4 tests), built
 from docs/authoring.md's own text into a temporary course folder. For each homework it prints,
@@ -13,12 +13,13 @@ each the median of N runs:
   the submission's load, pytest's collection of the tests, the tests themselves, and writing the
   JSON and HTML results;
 - a batch of a class of mixed submissions (the solution, the blank handout, a wrong one, one that
-  does not load) with 1 and 2 workers: submissions per second, seconds per submission, the
-  speed-up, how many cores the machine kept busy meanwhile (one worker keeps more than one busy:
-  its sandbox answers on one core while it prepares the next test on the other, so two workers on
-  two cores cannot go twice as fast), and the peak memory of the batch's whole process tree (every
-  worker and sandbox), resident (RSS: a page forks share counts in each) and proportional (PSS: a
-  shared page counts once), and what the second worker adds.
+  does not load) with 1 and 2 workers, the median of ``--batch-repeat`` runs of each taken in
+  turn: submissions per second, seconds per submission, the speed-up, how many cores the machine
+  kept busy meanwhile (one worker keeps more than one busy: its sandbox answers on one core while
+  it prepares the next test on the other, so two workers on two cores cannot go twice as fast);
+- in runs of their own (sampling memory slows a batch), the peak memory of the batch's whole
+  process tree (every worker and sandbox), resident (RSS: a page forks share counts in each) and
+  proportional (PSS: a shared page counts once), and what the second worker adds.
 
 Where this Python may not write bytecode (PYTHONDONTWRITEBYTECODE), everything is measured on a copy of
 the project compiled to bytecode, as an installed grader is (see :func:`compiled_project`), and one
@@ -35,6 +36,7 @@ import contextlib
 import io
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench_grading import median_seconds  # noqa: E402  (beside this script; the same median everywhere)
+
+MEMORY_CLASS_SIZE = 40  # enough for every worker's sandboxes to come and go many times: the peak is reached early
 
 
 def run(*command: str, env: dict) -> None:
@@ -198,10 +202,14 @@ def busy_cpu_seconds() -> float:
     return (sum(fields[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
 
 
-def batch(hw: str, folder: Path, out: Path, workers: int, env: dict) -> tuple[float, tuple[int, int], float]:
+def batch(
+    hw: str, folder: Path, out: Path, workers: int, env: dict, watch_memory: bool = False
+) -> tuple[float, tuple[int, int], float]:
     """(seconds, (peak RSS, peak PSS) of the process tree, cores kept busy) of one ``grader batch`` run, nothing
     reused. Busy cores are the whole machine's: the sandboxes, forked by the zygote, never count in the batch's own
-    CPU time."""
+    CPU time. The memory is (0, 0) unless ``watch_memory``: sampling it walks every process's memory map 20 times a
+    second, which takes CPU time and the map locks the sandboxes' forks need; it slowed 100-submission batches by 5%
+    with one worker and by 17% with two. So a timed run never watches."""
     command = [
         sys.executable,
         "-m",
@@ -221,14 +229,19 @@ def batch(hw: str, folder: Path, out: Path, workers: int, env: dict) -> tuple[fl
     )
     peak: list[tuple[int, int]] = []
     watcher = threading.Thread(target=lambda: peak.append(peak_tree_memory(process)))
-    watcher.start()
+    if watch_memory:
+        watcher.start()
     process.wait()
     seconds, busy = time.perf_counter() - started, busy_cpu_seconds() - busy
-    watcher.join()
+    if watch_memory:
+        watcher.join()
+    shutil.rmtree(out, ignore_errors=True)  # the next run grades everyone again
     return seconds, peak[0] if peak else (0, 0), busy / seconds
 
 
-def report(hw: str, env: dict, repeat: int, class_size: int, scratch: Path, uncompiled: dict | None) -> None:
+def report(
+    hw: str, env: dict, repeat: int, class_size: int, scratch: Path, uncompiled: dict | None, batch_repeat: int
+) -> None:
     from grader.authoring.module import build_module
     from grader.homework import manifest as manifests
 
@@ -248,17 +261,29 @@ def report(hw: str, env: dict, repeat: int, class_size: int, scratch: Path, unco
     for phase, seconds in breakdown(hw, solution, repeat, env).items():
         print(f"    {phase:62} {seconds * 1000:6.0f} ms")
     folder = class_folder(scratch / f"{hw}-class", hw, class_size)
-    seconds, memory = {}, {}
-    for workers in (1, 2):
-        seconds[workers], memory[workers], busy = batch(hw, folder, scratch / f"{hw}-out-{workers}", workers, env)
-        rss, pss = memory[workers]
+    runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
+    for _ in range(batch_repeat):  # 1 and 2 workers in turn: a slow spell of a shared machine slows both
+        for workers in runs:
+            seconds, _, busy = batch(hw, folder, scratch / f"{hw}-out", workers, env)
+            runs[workers].append((seconds, busy))
+    seconds = {workers: statistics.median(s for s, _ in timed) for workers, timed in runs.items()}
+    print(f"  batch of {class_size}, median of {batch_repeat} runs each, 1 and 2 workers in turn:")
+    for workers, timed in runs.items():
         print(
-            f"  batch of {class_size}, {workers} worker{'s' if workers > 1 else ' '}: {seconds[workers]:6.1f} s, "
+            f"    {workers} worker{'s' if workers > 1 else ' '}: {seconds[workers]:6.1f} s, "
             f"{class_size / seconds[workers]:5.1f} submissions/s, {seconds[workers] / class_size:.3f} s each, "
-            f"{busy:.2f} cores busy, "
-            f"peak memory of the process tree {rss / 2**20:.0f} MB resident, {pss / 2**20:.0f} MB proportional"
+            f"{statistics.median(b for _, b in timed):.2f} cores busy   "
+            f"(runs: {', '.join(f'{s:.1f}' for s, _ in timed)} s)"
         )
     print(f"  speed-up with 2 workers: {seconds[1] / seconds[2]:.2f}x")
+    memory_class = class_folder(scratch / f"{hw}-memory-class", hw, min(class_size, MEMORY_CLASS_SIZE))
+    memory = {workers: batch(hw, memory_class, scratch / f"{hw}-out", workers, env, True)[1] for workers in (1, 2)}
+    print(f"  peak memory of the process tree (a class of {min(class_size, MEMORY_CLASS_SIZE)}, in runs of its own):")
+    for workers, (rss, pss) in memory.items():
+        print(
+            f"    {workers} worker{'s' if workers > 1 else ' '}: "
+            f"{rss / 2**20:.0f} MB resident, {pss / 2**20:.0f} MB proportional"
+        )
     print(
         f"  memory of the second worker: {(memory[2][0] - memory[1][0]) / 2**20:.0f} MB resident, "
         f"{(memory[2][1] - memory[1][1]) / 2**20:.0f} MB proportional"
@@ -269,6 +294,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--class-size", type=int, default=200)
+    parser.add_argument("--batch-repeat", type=int, default=3, help="runs of each batch (default 3)")
     args = parser.parse_args()
     from grader.homework import course as courses
 
@@ -284,7 +310,7 @@ def main() -> None:
             env, uncompiled = {**checkout, "PYTHONPATH": str(compiled_project(scratch))}, checkout
         with contextlib.redirect_stderr(io.StringIO()):
             for hw in ("hw1_backprop", "hw0_sigmoid"):
-                report(hw, env, args.repeat, args.class_size, scratch, uncompiled)
+                report(hw, env, args.repeat, args.class_size, scratch, uncompiled, args.batch_repeat)
 
 
 if __name__ == "__main__":
