@@ -364,7 +364,8 @@ def neutralise_ipython(source: str, label: str, warnings: list[str]) -> str:
 
 def _may_hold_ipython(source: str) -> bool:
     """Whether any line could be IPython syntax, found without the statement-by-statement reading below (1 ms
-    for hw1's handout, 14 ms for hw4's): most files have none, and each of its tests needs one of these."""
+    for hw1's handout, 14 ms for hw4's): most files have none, and every kind of IPython line that reading
+    looks for holds one of these."""
     return (
         "?" in source
         or "get_ipython" in source
