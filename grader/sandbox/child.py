@@ -204,21 +204,17 @@ def run(config, isolation, protocol):
     gc.freeze()
     handle_limit = int(config["limits"]["handles"])
     serve = functools.partial(_serve, protocol, module, labels, request_fd, reply_fd, printed, handle_limit)
-    ended = None
     while True:  # a fork server: every test gets a fresh copy of the submission as loaded
         server = os.fork()
         if server == 0:
             serve()
-        if ended is not None:
-            # The end of the copy before, told once its successor is forked: the grader's next request then
-            # finds a copy ready to read it. Everything of the copy before was killed first (below).
-            protocol.write_message(reply_fd, {"kind": protocol.Kind.ENDED, "exit": ended, "printed": printed()})
         status = _wait(server)
         if os.getpid() == 1:  # process 1 of our own PID namespace: end whatever the server left running
             _kill_the_rest()
-        ended = os.waitstatus_to_exitcode(status)
-        if ended == protocol.EXIT_GRADER_GONE:
+        code = os.waitstatus_to_exitcode(status)
+        if code == protocol.EXIT_GRADER_GONE:
             return
+        protocol.write_message(reply_fd, {"kind": protocol.Kind.ENDED, "exit": code, "printed": printed()})
 
 
 def _load(protocol, module, request_fd, reply_fd, printed, packages):

@@ -778,6 +778,41 @@ def test_a_crash_in_one_call_costs_no_reload_the_next_call_runs_in_a_fresh_fork(
         box.close()
 
 
+LATE_END = """
+import os, threading, time
+
+# Runs in the fork server after every fork: it answers the grader late, long after the new copy could.
+os.register_at_fork(after_in_parent=lambda: time.sleep(0.3))
+
+def die_soon():  # the copy ends on its own between two requests
+    threading.Thread(target=lambda: (time.sleep(0.1), os._exit(7))).start()
+    return 1
+
+def double(x):
+    return 2 * x
+"""
+
+
+def test_the_end_of_a_copy_is_never_taken_for_a_later_tests_crash(tmp_path):
+    """The end of a copy (ENDED, which names no request) reaches the grader before anything of the copy after it.
+
+    Were the next copy forked and serving first, the fork server's late report of the end of the copy before
+    would reach the grader during a later test, and be taken for a crash of an honest call there."""
+    box = open_sandbox(tmp_path, LATE_END)
+    try:
+        assert box.call("die_soon").value == 1
+        time.sleep(0.6)  # the copy ends on its own (0.1 s after the call)
+        box.call("double", 1)  # this test's copy is gone: a crash here is this test's own
+        box.reset()
+        answers = []
+        for x in (10, 11, 12):
+            time.sleep(0.4)  # the grader's own work between calls: time for a late report to arrive
+            answers.append(box.call("double", x))
+        assert [(a.status, a.value) for a in answers] == [("ok", 20), ("ok", 22), ("ok", 24)]
+    finally:
+        box.close()
+
+
 def test_a_background_process_started_in_one_test_is_gone_after_reset(tmp_path):
     box = open_sandbox(tmp_path, ISOLATION)
     try:
