@@ -238,7 +238,7 @@ def _serve(protocol, module, labels, request_fd, reply_fd, printed, handle_limit
         except EOFError:
             os._exit(protocol.EXIT_GRADER_GONE)
         if request.get("kind") == protocol.Kind.RESET:
-            os._exit(0)
+            os._exit(protocol.EXIT_RESET)
         reply = operations.answer(protocol, request, module, handles, labels)
         reply["id"], reply["printed"] = request["id"], printed()
         protocol.write_frame(reply_fd, operations.encode_reply(protocol, reply, handles))

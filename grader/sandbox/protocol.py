@@ -50,6 +50,7 @@ class Kind(enum.StrEnum):
 
 # Exit statuses a fork server gives, beside the ordinary ones.
 EXIT_GRADER_GONE = 3  # the grader closed the channel: the sandbox ends
+EXIT_RESET = 4  # a fork read a reset and ended: the end the grader waits for (a fork's own end is another)
 EXIT_CPU_EXHAUSTED = 128 + 24  # out of CPU time (SIGXCPU is 24 on Linux), as a shell reports it
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024

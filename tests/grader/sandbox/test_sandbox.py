@@ -813,6 +813,20 @@ def test_the_end_of_a_copy_is_never_taken_for_a_later_tests_crash(tmp_path):
         box.close()
 
 
+def test_a_copy_that_ends_on_its_own_after_its_last_call_costs_the_next_test_nothing(tmp_path):
+    """Its end is reported before the reset is read, by the next copy: neither end is the next test's crash."""
+    box = open_sandbox(tmp_path, LATE_END)
+    try:
+        assert box.call("die_soon").value == 1  # the test's last call; its copy ends 0.1 s later
+        time.sleep(0.6)
+        box.reset()
+        assert [(a.status, a.value) for a in (box.call("double", 1), box.call("double", 2))] == [("ok", 2), ("ok", 4)]
+        box.reset()
+        assert [box.call("double", x).value for x in (3, 4)] == [6, 8]
+    finally:
+        box.close()
+
+
 def test_a_background_process_started_in_one_test_is_gone_after_reset(tmp_path):
     box = open_sandbox(tmp_path, ISOLATION)
     try:
