@@ -304,19 +304,19 @@ class Sandbox(SandboxClient):
     def _settle(self) -> None:
         """Wait for the end of the copy :meth:`reset` ended (the child reports it); kill the child if it does not.
 
-        The copy that reads the reset ends with ``EXIT_RESET``. A copy that ended on its own after its
-        test's last call (a thread of it exited, it ran out of CPU time) had its end reported first,
-        with another status: that report is passed over, and the reset, read by the next copy, ends that
-        one. Taken for the reset's end, it would leave the next copy's end to be taken for a crash of the
-        next test's first call.
+        The copy that reads the reset ends with ``EXIT_RESET``. One copy lives at a time, so at most one
+        other end can come first: that of a copy that ended on its own after its test's last call (a
+        thread of it exited, it ran out of CPU time), before it read the reset, which the next copy then
+        reads. Taken for the reset's end, it would leave the next copy's end to be taken for a crash of
+        the next test's first call; so it is passed over, once.
         """
         if not self._ending:
             return
         self._ending = False
         deadline = time.monotonic() + RESET_SECONDS  # from now: however long the grader took since, the child had it
         try:
-            while self._receive(deadline, None, Kind.ENDED).get("exit") != protocol.EXIT_RESET:
-                pass  # a copy that ended before it read the reset
+            if self._receive(deadline, None, Kind.ENDED).get("exit") != protocol.EXIT_RESET:
+                self._receive(deadline, None, Kind.ENDED)
         except (OSError, _Failed, _Ended):
             self._kill()
 

@@ -793,20 +793,17 @@ def double(x):
 """
 
 
-def test_the_end_of_a_copy_is_never_taken_for_a_later_tests_crash(tmp_path):
-    """The end of a copy (ENDED, which names no request) reaches the grader before anything of the copy after it.
-
-    Were the next copy forked and serving first, the fork server's late report of the end of the copy before
-    would reach the grader during a later test, and be taken for a crash of an honest call there."""
+def test_a_copy_that_ends_between_two_calls_fails_the_call_that_finds_it_gone_and_no_later_test(tmp_path):
+    """The call after the copy's own end is that test's crash; the next test's calls all run, in a fresh copy."""
     box = open_sandbox(tmp_path, LATE_END)
     try:
         assert box.call("die_soon").value == 1
         time.sleep(0.6)  # the copy ends on its own (0.1 s after the call)
-        box.call("double", 1)  # this test's copy is gone: a crash here is this test's own
+        assert box.call("double", 1).status == "crash"
         box.reset()
         answers = []
         for x in (10, 11, 12):
-            time.sleep(0.4)  # the grader's own work between calls: time for a late report to arrive
+            time.sleep(0.4)  # the grader's own work between calls: time for any late report to arrive
             answers.append(box.call("double", x))
         assert [(a.status, a.value) for a in answers] == [("ok", 20), ("ok", 22), ("ok", 24)]
     finally:
@@ -823,6 +820,28 @@ def test_a_copy_that_ends_on_its_own_after_its_last_call_costs_the_next_test_not
         assert [(a.status, a.value) for a in (box.call("double", 1), box.call("double", 2))] == [("ok", 2), ("ok", 4)]
         box.reset()
         assert [box.call("double", x).value for x in (3, 4)] == [6, 8]
+    finally:
+        box.close()
+
+
+BORN_DEAD = """
+import os
+
+os.register_at_fork(after_in_child=lambda: os._exit(7))  # every copy ends as it starts
+
+def double(x):
+    return 2 * x
+"""
+
+
+def test_copies_that_end_as_they_start_make_crashes_not_a_reset_that_waits_out_its_time(tmp_path):
+    box = open_sandbox(tmp_path, BORN_DEAD)
+    try:
+        sandbox_process = box._process.pid
+        for _ in range(3):
+            assert box.call("double", 1).status == "crash"
+            box.reset()
+        assert box._process.pid == sandbox_process  # no reset waited for an end that never comes, then reloaded
     finally:
         box.close()
 
