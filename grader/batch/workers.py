@@ -87,10 +87,16 @@ def grade_jobs(
 
 def usable_cores() -> int:
     """The cores this process may run on: its affinity (taskset, a container's cpuset), not the machine's count."""
+    allowed = _allowed_cores()
+    return len(allowed) if allowed is not None else os.cpu_count() or 1
+
+
+def _allowed_cores() -> list[int] | None:
+    """The cores this process may run on, in order; None where there is no affinity (not Linux)."""
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return None
 
 
 def _cores(workers: int) -> list[int | None]:
@@ -107,11 +113,8 @@ def _cores(workers: int) -> list[int | None]:
     A submission can still move its own processes to another core, as it always could; what one
     sandbox's processes take from another's is bounded by their limits, not by cores.
     """
-    try:
-        allowed = sorted(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux: no affinity to set
-        return [None] * workers
-    if workers != len(allowed):
+    allowed = _allowed_cores()
+    if allowed is None or workers != len(allowed):
         return [None] * workers
     return allowed
 

@@ -119,7 +119,6 @@ class Sandbox(SandboxClient):
         self._served = False  # the current copy of the submission has been sent a request (see reset)
         self._ending = False  # reset told the current copy to end; its end is still to be read
         self._folder: workdir.WorkFolder | None = None
-        self._workdir: Path | None = None  # its path
         self._user: users.SandboxUser | None = None  # its own user id while it lives (root only)
 
     # ----- life cycle ---------------------------------------------------------------
@@ -191,7 +190,6 @@ class Sandbox(SandboxClient):
     def _prepare_workdir(self) -> tuple[Path, str]:
         """A fresh work folder: the submission in ``scratch/``, owned by the sandbox's own user when root."""
         self._folder = workdir.WorkFolder()
-        self._workdir = self._folder.path
         scratch, root_dir = self._workdir / "scratch", self._workdir / "root"
         scratch.mkdir()
         root_dir.mkdir()
@@ -320,10 +318,15 @@ class Sandbox(SandboxClient):
         except (OSError, _Failed, _Ended):
             self._kill()
 
+    @property
+    def _workdir(self) -> Path | None:
+        """The work folder's path while the sandbox has one."""
+        return self._folder.path if self._folder is not None else None
+
     def _remove_workdir(self) -> None:
         if self._folder is not None:
             self._folder.remove()
-            self._folder = self._workdir = None
+            self._folder = None
 
     def _kill(self) -> None:
         """Kill the child and everything it started, then keep what it printed."""
