@@ -35,6 +35,7 @@ from pathlib import Path
 import grader
 from grader.errors import UserError
 from grader.paths import DEFAULT_DIST_DIR
+from grader.threads import use_one_thread
 
 
 def _add_course_option(parser: argparse.ArgumentParser) -> None:
@@ -144,6 +145,7 @@ def _add_gradescope_commands(commands):
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_one_thread()  # before any command imports numpy
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from grader.homework.course import ENVIRONMENT
 from grader.paths import PROJECT_ROOT
+from grader.threads import ONE_THREAD
 
 SYSTEM_PATHS = [
     "/usr",
@@ -92,9 +93,7 @@ def environment() -> dict[str, str]:
         "HOME": "/scratch",
         "TMPDIR": "/tmp",
         "LANG": "C.UTF-8",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
+        **ONE_THREAD,
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
