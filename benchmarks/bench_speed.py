@@ -11,7 +11,9 @@ each the median of N runs:
   ratio of the two;
 - where one grading's time goes: the grader's own start (its imports), the sandbox's start and
   the submission's load, pytest's collection of the tests, the tests themselves, and writing the
-  JSON and HTML results;
+  JSON and HTML results; and what one of the tests' requests costs when it is the first of its test
+  case, answered by a fresh copy of the loaded submission (each test case gets one, so no test sees
+  what another left), against a request answered by the same copy;
 - a batch of a class of mixed submissions (the solution, the blank handout, a wrong one, one that
   does not load) with 1 and 2 workers, the median of ``--batch-repeat`` runs of each taken in
   turn: submissions per second, seconds per submission, the speed-up, how many cores the machine
@@ -49,6 +51,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench_grading import median_seconds  # noqa: E402  (beside this script; the same median everywhere)
 
+NO_SUCH_FUNCTION = "no_submission_defines_this"  # a request that runs none of the student's code
 MEMORY_CLASS_SIZE = 40  # enough for every worker's sandboxes to come and go many times: the peak is reached early
 
 
@@ -103,8 +106,8 @@ def class_folder(folder: Path, hw: str, size: int) -> Path:
     return folder
 
 
-def breakdown(hw: str, path: Path, repeat: int, env: dict) -> dict[str, float]:
-    """Seconds per phase of one grading, each measured on its own."""
+def breakdown(hw: str, path: Path, repeat: int, env: dict) -> tuple[dict[str, float], tuple[int, float, float, float]]:
+    """Seconds per phase of one grading, each measured on its own; and (test cases, then :func:`fresh_copy_cost`)."""
     from grader.grading import grade as grading
     from grader.grading.harness import HarnessPlugin, run_tests
     from grader.grading.submission import read_submission
@@ -128,6 +131,7 @@ def breakdown(hw: str, path: Path, repeat: int, env: dict) -> dict[str, float]:
 
     result = grading.grade(path, hw)
     whole = median_seconds(lambda: grading.grade(path, hw), repeat)
+    copies = fresh_copy_cost(submission, manifest)
     start = median_seconds(sandbox_start, repeat)
     collect = median_seconds(collection, repeat)  # collection, and each test failing at once without a sandbox
     with tempfile.TemporaryDirectory() as out:
@@ -148,7 +152,31 @@ def breakdown(hw: str, path: Path, repeat: int, env: dict) -> dict[str, float]:
         "pytest's collection (and its per-test machinery)": collect,
         "the tests themselves (the rest of one grading)": max(whole - start - collect, 0.0),
         "writing result.json and report.html": write,
-    }
+    }, (len(result.tests), *copies)
+
+
+def fresh_copy_cost(submission, manifest, requests: int = 200) -> tuple[float, float, float]:
+    """(seconds, busy CPU seconds of the machine) of a request answered by a fresh copy of the loaded submission,
+    as every test case's first request is, and (seconds) of one answered by the same copy.
+
+    The request names a function no submission defines: the copy's own work (the protocol) and none of the
+    student's. The machine's CPU counts the copy's fork and end, which run beside the grader's own work."""
+    from grader.sandbox import Sandbox
+
+    with Sandbox(submission, manifest.limits, module_name=manifest.id, packages=manifest.packages) as sandbox:
+        sandbox.call(NO_SUCH_FUNCTION)
+
+        def per_request(fresh: bool) -> tuple[float, float]:
+            started, busy = time.perf_counter(), busy_cpu_seconds()
+            for _ in range(requests):
+                if fresh:
+                    sandbox.reset()
+                sandbox.call(NO_SUCH_FUNCTION)
+            return (time.perf_counter() - started) / requests, (busy_cpu_seconds() - busy) / requests
+
+        same, _ = per_request(fresh=False)
+        fresh, busy = per_request(fresh=True)
+    return fresh, busy, same
 
 
 def peak_tree_memory(process: subprocess.Popen) -> tuple[int, int]:
@@ -258,8 +286,14 @@ def report(
         cold = median_seconds(lambda: run(*grade, env=uncompiled), repeat)
         print(f"  grader grade, compiling the grader  {cold * 1000:7.0f} ms   (this Python writes no bytecode)")
     print("  where one grading's time goes:")
-    for phase, seconds in breakdown(hw, solution, repeat, env).items():
+    phases, (cases, fresh, busy, same) = breakdown(hw, solution, repeat, env)
+    for phase, seconds in phases.items():
         print(f"    {phase:62} {seconds * 1000:6.0f} ms")
+    print(
+        f"  each of its {cases} test cases starts on a fresh copy of the loaded submission: a request answered by "
+        f"one takes {fresh * 1000:.1f} ms ({busy * 1000:.1f} ms of the machine's CPU), by the same copy "
+        f"{same * 1000:.1f} ms"
+    )
     folder = class_folder(scratch / f"{hw}-class", hw, class_size)
     runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
     for _ in range(batch_repeat):  # 1 and 2 workers in turn: a slow spell of a shared machine slows both
