@@ -29,12 +29,12 @@ import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from grader.threads import use_one_thread
+
 # One BLAS thread unless the caller exports otherwise: the grader runs one process
 # per core, and on a 2-core machine a second BLAS thread measures contention with
 # whatever else is running, not the engine. Must be set before numpy is imported.
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
-
+use_one_thread()
 import numpy as np  # noqa: E402
 
 from grader.grading import tolerances  # noqa: E402

@@ -8,7 +8,8 @@ to N cores (Linux), so ``--cores 1`` measures on one core.
 
 Prints, each the median of N runs (in seconds):
 
-- a bare ``python -c pass`` and ``python -c "import numpy"``: the floor;
+- a bare ``python -c pass`` and ``python -c "import numpy"``: the floor (numpy with one BLAS thread,
+  as the grader runs it: grader/threads.py);
 - ``grader grade`` of the solution module end to end, process start
   included (the target: under 1 s on one core, dominated by Python starts
   and imports, not by the grader's code);
@@ -56,7 +57,9 @@ def main() -> None:
     repeat, HW = args.repeat, args.assignment
     if args.cores:
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.cores])  # inherited by every child
+    from grader.threads import use_one_thread
 
+    use_one_thread()  # as the grader's command runs: here, in the floor's Python and in every grader started
     from grader.authoring.handout import build
     from grader.grading.grade import grade
     from grader.grading.submission import read_submission

@@ -7,13 +7,13 @@ from docs/authoring.md's own text into a temporary course folder. For each homew
 each the median of N runs:
 
 - ``grader grade`` of the solution, process start included, beside a bare ``python -c "import
-  numpy"`` (the floor: every grading needs a Python with numpy, the sandbox's child too), and the
-  ratio of the two;
+  numpy"`` (the floor: every grading needs a Python with numpy, the sandbox's child too; numpy with
+  one BLAS thread, as the grader runs it: grader/threads.py), and the ratio of the two;
 - where one grading's time goes: the grader's own start (its imports), the sandbox's start and
   the submission's load, pytest's collection of the tests, the tests themselves, and writing the
-  JSON and HTML results; and what one of the tests' requests costs when it is the first of its test
-  case, answered by a fresh copy of the loaded submission (each test case gets one, so no test sees
-  what another left), against a request answered by the same copy;
+  JSON and HTML results; and, the mean of 200 requests, what a request costs when it is the first
+  of its test case, answered by a fresh copy of the loaded submission (each test case gets one, so
+  no test sees what another left), against a request answered by the same copy;
 - a batch of a class of mixed submissions (the solution, the blank handout, a wrong one, one that
   does not load) with 1 and 2 workers, the median of ``--batch-repeat`` runs of each taken in
   turn: submissions per second, seconds per submission, the speed-up, how many cores the machine
@@ -157,14 +157,18 @@ def breakdown(hw: str, path: Path, repeat: int, env: dict) -> tuple[dict[str, fl
 
 def fresh_copy_cost(submission, manifest, requests: int = 200) -> tuple[float, float, float]:
     """(seconds, busy CPU seconds of the machine) of a request answered by a fresh copy of the loaded submission,
-    as every test case's first request is, and (seconds) of one answered by the same copy.
+    as every test case's first request is, and (seconds) of one answered by the same copy; means of ``requests``.
 
     The request names a function no submission defines: the copy's own work (the protocol) and none of the
-    student's. The machine's CPU counts the copy's fork and end, which run beside the grader's own work."""
-    from grader.sandbox import Sandbox
+    student's. The machine's CPU counts the copy's fork and end. Here each fresh copy is asked at once; in a
+    grading, the old copy ends and the next is forked while pytest reports the test before, so a test case's
+    first request waits less than this, and the figure is the most it can cost."""
+    from grader.sandbox import Sandbox, Status
 
     with Sandbox(submission, manifest.limits, module_name=manifest.id, packages=manifest.packages) as sandbox:
-        sandbox.call(NO_SUCH_FUNCTION)
+        answer = sandbox.call(NO_SUCH_FUNCTION)
+        if sandbox.load_report.fatal or answer.status != Status.ERROR or NO_SUCH_FUNCTION not in answer.message:
+            raise RuntimeError(f"the solution's sandbox does not answer as it should: {sandbox.load_report}, {answer}")
 
         def per_request(fresh: bool) -> tuple[float, float]:
             started, busy = time.perf_counter(), busy_cpu_seconds()
@@ -291,7 +295,7 @@ def report(
         print(f"    {phase:62} {seconds * 1000:6.0f} ms")
     print(
         f"  each of its {cases} test cases starts on a fresh copy of the loaded submission: a request answered by "
-        f"one takes {fresh * 1000:.1f} ms ({busy * 1000:.1f} ms of the machine's CPU), by the same copy "
+        f"one takes at most {fresh * 1000:.1f} ms ({busy * 1000:.1f} ms of the machine's CPU), by the same copy "
         f"{same * 1000:.1f} ms"
     )
     folder = class_folder(scratch / f"{hw}-class", hw, class_size)
@@ -331,6 +335,9 @@ def main() -> None:
     parser.add_argument("--batch-repeat", type=int, default=3, help="runs of each batch (default 3)")
     args = parser.parse_args()
     from grader.homework import course as courses
+    from grader.threads import use_one_thread
+
+    use_one_thread()  # as the grader's command runs: here (the phases timed in this process), in the floor's Python
 
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as folder:
         scratch = Path(folder)

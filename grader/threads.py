@@ -1,11 +1,12 @@
-"""numpy's math libraries kept to one thread, in the grader's own processes and in every sandbox.
+"""numpy's math libraries kept to one thread, in every process the ``grader`` command starts and in every sandbox.
 
-Loaded, OpenBLAS (numpy's linear algebra) starts a thread for every other core, and each spins,
-waiting for work, for about a tenth of a second of CPU time before it sleeps, whether any work
+Once numpy loads it, OpenBLAS (numpy's linear algebra) starts a thread for every other core, and
+each spins, waiting for work, for about a tenth of a second before it sleeps, whether any work
 comes or not. A grader's own arrays are small (expected values, comparisons) and never want that
-work shared; and on a two-core machine the spinning thread takes the core the sandbox's own
-Python is starting on, so one ``grader grade`` took 20 ms longer (interleaved runs, 15 each). In
-the sandbox, one thread also keeps a submission to the processes and CPU time it is given.
+work shared; and on a two-core machine the spinning thread takes the core the sandbox's own Python
+is starting on, so one ``grader grade`` took 20 ms longer (interleaved runs, 15 each). In the
+sandbox, no such thread counts against the submission's process limit or spends its CPU seconds
+on another core.
 """
 
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
