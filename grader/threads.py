@@ -9,13 +9,13 @@ sandbox, no such thread counts against the submission's process limit or spends 
 on another core.
 """
 
+import os
+
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def use_one_thread() -> None:
     """Set :data:`ONE_THREAD` for this process, before it imports numpy; a variable already set is left as it is
     (who sets one means it)."""
-    import os
-
     for name, value in ONE_THREAD.items():
         os.environ.setdefault(name, value)
