@@ -28,8 +28,10 @@ message in one line, no traceback); 1 for an internal error.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
+import threading
 from pathlib import Path
 
 import grader
@@ -171,6 +173,30 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"grader {args.command}: cannot use {error.filename}: {error.strerror}", file=sys.stderr)
         return 2
+
+
+def run() -> None:
+    """The ``grader`` program (its console script, and ``python -m grader.cli``): :func:`main`, then the process
+    ends without taking Python apart.
+
+    Python's own exit frees every module and object one by one: 40-90 ms once numpy and pytest are loaded,
+    a sixth of one ``grader grade``. Nothing here needs it: by then every result is written (and synced),
+    the sandboxes are gone, and the zygote dies with this process. What an exit must do is still done, as
+    Python does it: the exit handlers run (``atexit``: a batch's worker processes are ended, temporary
+    folders removed) and buffered output is written. If another thread still runs, or the output cannot be
+    written (a closed pipe, a full disk), Python exits as it always does, and says what went wrong.
+    """
+    code = main()
+    if threading.active_count() == 1:
+        atexit._run_exitfuncs()  # what Python's exit runs first; it forgets them, so none runs twice
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:
+            pass  # Python's exit, below, tries again and reports it
+        else:
+            os._exit(code)
+    sys.exit(code)
 
 
 def version_text() -> str:
@@ -346,4 +372,4 @@ COMMANDS = {
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
