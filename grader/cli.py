@@ -184,10 +184,11 @@ def run() -> None:
     the sandboxes are gone, and the zygote dies with this process. What an exit must do is still done, as
     Python does it: the exit handlers run (``atexit``: a batch's worker processes are ended, temporary
     folders removed) and buffered output is written. If another thread still runs, or the output cannot be
-    written (a closed pipe, a full disk), Python exits as it always does, and says what went wrong.
+    written (a closed pipe, a full disk), or a profiler or tracer watches (``python -m cProfile``, coverage:
+    they write what they saw after the program), Python exits as it always does.
     """
     code = main()
-    if threading.active_count() == 1:
+    if threading.active_count() == 1 and sys.getprofile() is None and sys.gettrace() is None:
         atexit._run_exitfuncs()  # what Python's exit runs first; it forgets them, so none runs twice
         try:
             sys.stdout.flush()

@@ -73,3 +73,16 @@ def test_a_usage_error_still_exits_2(argv):
     )
     assert command.returncode == 2
     assert "usage: grader" in command.stderr
+
+
+def test_a_profiler_still_gets_to_write_what_it_saw(tmp_path):
+    profile = tmp_path / "grader.prof"
+    command = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "grader.cli", "list"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=60,
+    )
+    assert command.returncode == 0, command.stderr
+    assert profile.stat().st_size > 0  # written after the program, so only if Python's own exit came
