@@ -8,7 +8,9 @@ each the median of N runs:
 
 - ``grader grade`` of the solution, process start included, beside a bare ``python -c "import
   numpy"`` (the floor: every grading needs a Python with numpy, the sandbox's child too; numpy with
-  one BLAS thread, as the grader runs it: grader/threads.py), and the ratio of the two;
+  one BLAS thread, as the grader runs it: grader/threads.py), and the ratio of the two; and beside
+  a Python that imports numpy and pytest, which the grader's own process must (the tests are pytest
+  files and run there, never in the sandbox), so no grading can cost less;
 - where one grading's time goes: the grader's own start (its imports), the sandbox's start and
   the submission's load, pytest's collection of the tests, the tests themselves, and writing the
   JSON and HTML results; and, the mean of 200 requests, what a request costs when it is the first
@@ -52,6 +54,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from bench_grading import median_seconds  # noqa: E402  (beside this script; the same median everywhere)
 
 NO_SUCH_FUNCTION = "no_submission_defines_this"  # a request that runs none of the student's code
+# A Python with numpy and pytest, ended as the grader's command ends (grader/cli.py: run): without the teardown.
+WITH_PYTEST = "import os, numpy, pytest; os._exit(0)"
 MEMORY_CLASS_SIZE = 40  # enough for every worker's sandboxes to come and go many times: the peak is reached early
 
 
@@ -283,9 +287,14 @@ def report(
     grade = [sys.executable, "-m", "grader.cli", "grade", str(solution), "--assignment", hw]
     one = median_seconds(lambda: run(*grade, env=env), repeat)
     floor = median_seconds(lambda: run(sys.executable, "-c", "import numpy", env=env), repeat)
+    pytest_floor = median_seconds(lambda: run(sys.executable, "-c", WITH_PYTEST, env=env), repeat)
     print(f"\n{hw}, median of {repeat}")
     print(f"  grader grade <solution>             {one * 1000:7.0f} ms")
     print(f"  python -c 'import numpy'            {floor * 1000:7.0f} ms   ratio {one / floor:.1f}x")
+    print(
+        f"  python -c 'import numpy, pytest'    {pytest_floor * 1000:7.0f} ms   {pytest_floor / floor:.1f}x the floor "
+        "(what any grading process pays before its work: it runs the tests, ordinary pytest files)"
+    )
     if uncompiled is not None:
         cold = median_seconds(lambda: run(*grade, env=uncompiled), repeat)
         print(f"  grader grade, compiling the grader  {cold * 1000:7.0f} ms   (this Python writes no bytecode)")
