@@ -233,8 +233,8 @@ def _grade(args, visibilities=("visible", "hidden")) -> int:
     from grader.grading.grade import grade
 
     result = grade(args.submission, args.assignment, visibilities=visibilities)
-    from grader.outputs.report import print_summary
     from grader.outputs.results import write_json_atomically
+    from grader.outputs.summary import print_summary  # not report.py: its page templates are only for --html
 
     if args.json:
         write_json_atomically(args.json, result.to_dict())

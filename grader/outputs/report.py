@@ -21,7 +21,6 @@ from grader.files import render
 from grader.outputs import formatting, plots
 from grader.outputs.formatting import first_divergence, points, worked_example_rows
 from grader.outputs.results import GradingResult, TestResult
-from grader.outputs.summary import print_summary  # noqa: F401  (where callers found it first)
 
 HISTOGRAM_BINS = 10
 COMMON_MESSAGES = 10
