@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grader {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stop_writing_to_stdout()
         return 0
     except OSError as error:
         if error.filename is None:
@@ -183,21 +183,53 @@ def run() -> None:
     a sixth of one ``grader grade``. Nothing here needs it: by then every result is written (and synced),
     the sandboxes are gone, and the zygote dies with this process. What an exit must do is still done, as
     Python does it: the exit handlers run (``atexit``: a batch's worker processes are ended, temporary
-    folders removed) and buffered output is written. If another thread still runs, or the output cannot be
-    written (a closed pipe, a full disk), or a profiler or tracer watches (``python -m cProfile``, coverage:
-    they write what they saw after the program), Python exits as it always does.
+    folders removed) and buffered output is written. Python exits as it always does when something waits
+    for its exit (:func:`_waited_for`) or the output cannot be written (a full disk: Python says so).
     """
     code = main()
-    if threading.active_count() == 1 and sys.getprofile() is None and sys.gettrace() is None:
+    if not _waited_for():
         atexit._run_exitfuncs()  # what Python's exit runs first; it forgets them, so none runs twice
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except OSError:
-            pass  # Python's exit, below, tries again and reports it
-        else:
+        if _flushed():
             os._exit(code)
     sys.exit(code)
+
+
+def _waited_for() -> bool:
+    """Whether something needs Python's own exit: another thread still running (Python waits for it), a
+    profiler, tracer or debugger (``python -m cProfile``, coverage: they write what they saw after the
+    program; from Python 3.12 some watch through ``sys.monitoring``), or the prompt of ``python -i``."""
+    monitoring = getattr(sys, "monitoring", None)
+    watched = monitoring is not None and any(monitoring.get_tool(tool) for tool in range(6))  # its 6 tool ids
+    return (
+        threading.active_count() > 1
+        or sys.getprofile() is not None
+        or sys.gettrace() is not None
+        or watched
+        or sys.flags.inspect
+        or bool(os.environ.get("PYTHONINSPECT"))
+    )
+
+
+def _flushed() -> bool:
+    """Write what stdout and stderr still hold; False if it cannot be written (Python's exit tries again and
+    reports it). A reader of stdout that has gone (``| head``) ends the output quietly, as in :func:`main`."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # the program started with that descriptor closed
+            continue
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            if stream is not sys.stdout:
+                return False
+            _stop_writing_to_stdout()
+        except (OSError, ValueError):
+            return False
+    return True
+
+
+def _stop_writing_to_stdout() -> None:
+    """Send whatever is still to be written to stdout nowhere: its reader has gone."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def version_text() -> str:

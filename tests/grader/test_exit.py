@@ -1,6 +1,7 @@
 """The ``grader`` program ends without taking Python apart, and loses nothing by it (grader/cli.py, ``run``)."""
 
 import importlib.metadata
+import os
 import subprocess
 import sys
 
@@ -10,9 +11,10 @@ from grader import cli
 from grader.paths import PROJECT_ROOT
 
 # A grader program whose command prints without a newline (held in stdout's buffer), registers an exit handler,
-# and, asked to, leaves a thread running; a module-level object says when Python's exit takes it apart.
+# and, asked to, starts a thread that waits for the main thread to end; a module-level object says when Python's
+# exit takes it apart.
 PROBE = """
-import atexit, sys, threading, time
+import atexit, sys, threading
 from grader import cli
 
 class Noted:
@@ -22,11 +24,15 @@ class Noted:
 kept = Noted()
 mode = sys.argv[1]
 
+def after_the_main_thread():
+    threading.main_thread().join()
+    print(" thread finished", end="", flush=True)
+
 def command(args):
     atexit.register(lambda: print(" exit handler ran", end=""))
-    sys.stdout.write("buffered")
+    print("buffered", end="")  # print, as the commands do: with no stdout at all it prints nothing
     if mode == "with a thread":
-        threading.Thread(target=lambda: (time.sleep(0.2), print(" thread finished", end=""))).start()
+        threading.Thread(target=after_the_main_thread).start()
     return 3
 
 cli.COMMANDS["list"] = command
@@ -35,9 +41,20 @@ cli.run()
 """
 
 
-def probe(mode: str) -> subprocess.CompletedProcess:
+def buffered_environment() -> dict:
+    """This environment, with stdout buffered as it is by default (PYTHONUNBUFFERED would hide a missing flush)."""
+    return {name: value for name, value in os.environ.items() if name not in ("PYTHONUNBUFFERED", "PYTHONINSPECT")}
+
+
+def probe(mode: str, **popen) -> subprocess.CompletedProcess:
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **popen}
     return subprocess.run(
-        [sys.executable, "-c", PROBE, mode], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60
+        [sys.executable, "-c", PROBE, mode],
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=buffered_environment(),
+        timeout=60,
+        **options,
     )
 
 
@@ -51,7 +68,40 @@ def test_the_program_skips_pythons_teardown_but_not_what_an_exit_must_do():
 def test_with_another_thread_running_python_exits_as_usual():
     ended = probe("with a thread")
     assert ended.returncode == 3, ended.stderr
-    assert ended.stdout == "buffered thread finished exit handler ran taken apart"  # the thread finished first
+    assert ended.stdout == "buffered thread finished exit handler ran taken apart"
+
+
+def test_python_i_still_gets_its_prompt_after_the_program():
+    ended = subprocess.run(
+        [sys.executable, "-i", "-c", PROBE, "alone"],
+        input="print(' prompt came', end='')\n",
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=buffered_environment(),
+        timeout=60,
+    )
+    assert "buffered prompt came" in ended.stdout
+
+
+def test_a_program_started_without_stdout_ends_as_its_command_said():
+    ended = probe("alone", stdout=None, preexec_fn=lambda: os.close(1))  # as `grader list >&-` starts it
+    assert ended.returncode == 3, ended.stderr
+    assert ended.stderr == ""
+
+
+def test_a_reader_gone_before_the_last_flush_ends_the_output_quietly():
+    process = subprocess.Popen(
+        [sys.executable, "-c", PROBE, "alone"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=PROJECT_ROOT,
+        env=buffered_environment(),
+    )
+    process.stdout.close()  # as `| head` does: long before the program's one write, at its end
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 3
+    assert errors == ""  # not Python's "Exception ignored ... BrokenPipeError"
 
 
 def test_the_installed_command_and_python_m_both_run_it(capsys):
@@ -60,7 +110,12 @@ def test_the_installed_command_and_python_m_both_run_it(capsys):
     assert cli.main(["list"]) == 0
     in_process = capsys.readouterr().out
     command = subprocess.run(
-        [sys.executable, "-m", "grader.cli", "list"], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60
+        [sys.executable, "-m", "grader.cli", "list"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=buffered_environment(),
+        timeout=60,
     )
     assert command.returncode == 0, command.stderr
     assert command.stdout == in_process  # every line, though the process never took Python apart
