@@ -865,6 +865,109 @@ def test_a_background_process_started_in_one_test_is_gone_after_reset(tmp_path):
         box.close()
 
 
+FILL_THE_PROCESS_LIMIT = """
+import os, time
+
+calls = []
+
+def count():
+    calls.append(1)
+    return len(calls)
+
+def fill():  # leaves as many sleeping processes as the process limit allows
+    started = 0
+    while started < 100:
+        try:
+            child = os.fork()
+        except OSError:
+            return started
+        if child == 0:
+            time.sleep(60)
+            os._exit(0)
+        started += 1
+    return started
+"""
+
+
+def test_processes_a_test_left_up_to_the_process_limit_do_not_keep_the_next_test_from_its_copy(tmp_path):
+    # The next copy is forked while the last one's processes are still ending; where they leave no room
+    # under the limit, they are reaped first (child.py, _fork_copy).
+    box = open_sandbox(tmp_path, FILL_THE_PROCESS_LIMIT)
+    try:
+        if "processes" not in box.protections or "processes" not in box.protections.get("limits", ""):
+            pytest.skip(f"no PID namespace or no process limit here: {box.protections_off}")
+        sandbox_process = box._process.pid
+        for _ in range(3):
+            assert box.call("fill").value > 0
+            box.reset()
+            assert box.call("count").value == 1  # a fresh copy
+        assert box._process.pid == sandbox_process  # no reset waited out its time and loaded the submission again
+    finally:
+        box.close()
+
+
+THREAD_AT_LOAD = """
+import os, threading, time
+
+threading.Thread(target=threading.Event().wait, daemon=True).start()  # lives on in the loaded process
+# After each fork the loaded process sleeps here, not waiting for signals: the thread above takes them.
+os.register_at_fork(after_in_parent=lambda: time.sleep(0.2))
+
+calls = []
+
+def count():
+    calls.append(1)
+    return len(calls)
+"""
+
+
+def test_a_thread_the_submission_started_while_loading_keeps_no_copy_from_being_renewed(tmp_path):
+    # The loaded process learns of a copy's end by signals, which such a thread may take: ends are also polled.
+    box = open_sandbox(tmp_path, THREAD_AT_LOAD)
+    try:
+        sandbox_process = box._process.pid
+        for _ in range(4):  # each copy ends while the loaded process sleeps after forking it
+            assert [box.call("count").value for _ in range(2)] == [1, 2]
+            box.reset()
+        assert box._process.pid == sandbox_process
+    finally:
+        box.close()
+
+
+IGNORES_ITS_CHILDREN = """
+import os, signal
+
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # while loading: the kernel would then reap every copy unasked
+
+calls = []
+
+def count():
+    calls.append(1)
+    return len(calls)
+
+def die():
+    os._exit(0)
+
+def ignores_children():
+    return signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN
+"""
+
+
+def test_a_submission_that_ignores_its_children_while_loading_still_has_its_copies_ends_seen(tmp_path):
+    box = open_sandbox(tmp_path, IGNORES_ITS_CHILDREN)
+    try:
+        sandbox_process = box._process.pid
+        crashed = box.call("die")
+        assert crashed.status == "crash" and "stopped while running die" in crashed.message
+        assert box.call("count").value == 1
+        box.reset()
+        assert box.call("count").value == 1
+        assert box._process.pid == sandbox_process
+        assert box.call("ignores_children").value is True  # in each copy, as it asked
+    finally:
+        box.close()
+
+
 def test_a_call_reports_which_arguments_it_changed_in_place(student):
     result = student.call("change_in_place", [1.0, 2.0], 3.0, weights={"w": 1.0})
     assert result.status == "ok" and result.value == 3 and result.changed == ["values"]
