@@ -203,75 +203,23 @@ def run(config, isolation, protocol):
     # the objects loaded so far, or each fork pays for a copy of most of the heap on its first collection.
     gc.freeze()
     handle_limit = int(config["limits"]["handles"])
-    # Process 1 of our own PID namespace ends whatever a copy left running, and need not wait for the copy's
-    # own end (see _end_of): told of a reset, it ends them all and forks the next copy at once.
-    namespace = os.getpid() == 1
+    serve = functools.partial(_serve, protocol, module, labels, request_fd, reply_fd, printed, handle_limit)
     # A copy's end is seen by waiting for it. A submission that ignored SIGCHLD while loading (the kernel then
-    # reaps children unasked, and no end is seen) has it back in each copy, not here.
-    loaded_signals = signal.signal(signal.SIGCHLD, signal.SIG_DFL), signal.pthread_sigmask(signal.SIG_BLOCK, [])
-    if namespace:
-        signal.pthread_sigmask(signal.SIG_BLOCK, COPY_SIGNALS)  # taken by sigtimedwait, never by a handler
-    serve = functools.partial(
-        _serve, protocol, module, labels, request_fd, reply_fd, printed, handle_limit, tell_the_reset=namespace
-    )
+    # reaps children unasked: no end is seen, and each test loaded it again) has it back in each copy, not here.
+    loaded_sigchld = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     while True:  # a fork server: every test gets a fresh copy of the submission as loaded
-        server = _fork_copy(serve, loaded_signals)
-        code = _end_of(server, namespace, protocol)
-        if namespace:  # end whatever the copy left running; its end and theirs are reaped later if it was a reset
-            _kill_the_rest(reap=code != protocol.EXIT_RESET)
+        server = os.fork()
+        if server == 0:
+            if loaded_sigchld is not None:  # None: not set from Python, so as it was: the default
+                signal.signal(signal.SIGCHLD, loaded_sigchld)
+            serve()
+        status = _wait(server)
+        if os.getpid() == 1:  # process 1 of our own PID namespace: end whatever the server left running
+            _kill_the_rest()
+        code = os.waitstatus_to_exitcode(status)
         if code == protocol.EXIT_GRADER_GONE:
             return
         protocol.write_message(reply_fd, {"kind": protocol.Kind.ENDED, "exit": code, "printed": printed()})
-
-
-COPY_SIGNALS = {signal.SIGCHLD, signal.SIGUSR1}
-"""What the loaded process (in a PID namespace) waits for: a copy's end, and a copy saying it read a reset."""
-POLL_SECONDS = 0.05
-
-
-def _fork_copy(serve, loaded_signals):
-    """Fork a copy that runs ``serve``, with SIGCHLD's handler and the blocked signals as the submission left
-    them (``loaded_signals``); returns its pid.
-
-    The processes of the copy before it may still be ending (killed, not yet reaped) and count against the
-    process limit: if they leave no room for the fork, they are reaped first.
-    """
-    try:
-        server = os.fork()
-    except BlockingIOError:
-        _reap_all()
-        server = os.fork()
-    if server == 0:
-        sigchld, blocked = loaded_signals
-        if sigchld is not None:  # None: not set from Python, so as it was: the default
-            signal.signal(signal.SIGCHLD, sigchld)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        serve()
-    return server
-
-
-def _end_of(server, namespace, protocol):
-    """How the serving copy ``server`` ended: its exit code.
-
-    In a PID namespace, a copy that read a reset says so (SIGUSR1) before it exits, and EXIT_RESET is
-    returned then: its exit, about a millisecond of unmapping its memory, is no longer waited for, and the
-    next copy is forked meanwhile. Only the copy itself can say so (the signal's sender is checked);
-    student code in it saying so early ends its own test, as its own exit would. Ended processes of
-    earlier copies are reaped here as their ends come.
-
-    A thread the submission started while loading may take these signals instead (they go to any thread
-    that does not block them), so ends are also looked for every ``POLL_SECONDS``: such a copy's end is
-    found a little later, never missed.
-    """
-    if not namespace:
-        return os.waitstatus_to_exitcode(_wait(server))
-    while True:
-        signalled = signal.sigtimedwait(COPY_SIGNALS, POLL_SECONDS)
-        if signalled is not None and signalled.si_signo == signal.SIGUSR1 and signalled.si_pid == server:
-            return protocol.EXIT_RESET
-        for pid, code in _reaped():
-            if pid == server:
-                return code
 
 
 def _load(protocol, module, request_fd, reply_fd, printed, packages):
@@ -284,10 +232,8 @@ def _load(protocol, module, request_fd, reply_fd, printed, packages):
     return labels
 
 
-def _serve(protocol, module, labels, request_fd, reply_fd, printed, handle_limit, tell_the_reset):
-    """Answer requests on this copy of the submission until the grader asks for a fresh one; never returns.
-
-    ``tell_the_reset``: say so to the loaded process (see :func:`_end_of`) before ending on a reset."""
+def _serve(protocol, module, labels, request_fd, reply_fd, printed, handle_limit):
+    """Answer requests on this copy of the submission until the grader asks for a fresh one; never returns."""
     handles = operations.Handles(protocol, handle_limit, module)
     while True:
         try:
@@ -297,8 +243,6 @@ def _serve(protocol, module, labels, request_fd, reply_fd, printed, handle_limit
         except EOFError:
             os._exit(protocol.EXIT_GRADER_GONE)
         if request.get("kind") == protocol.Kind.RESET:
-            if tell_the_reset:
-                os.kill(os.getppid(), signal.SIGUSR1)
             os._exit(protocol.EXIT_RESET)
         reply = operations.answer(protocol, request, module, handles, labels)
         reply["id"], reply["printed"] = request["id"], printed()
@@ -313,19 +257,12 @@ def _wait(pid):
             continue
 
 
-def _kill_the_rest(reap=True):
-    """Kill every other process of this PID namespace (what a test started in the background), and reap them
-    (else their ends are reaped as they come, by :func:`_end_of` or :func:`_fork_copy`)."""
+def _kill_the_rest():
+    """Kill every other process of this PID namespace (what a test started in the background) and reap it."""
     try:
         os.kill(-1, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    if reap:
-        _reap_all()
-
-
-def _reap_all():
-    """Wait for every child of this process to end (after :func:`_kill_the_rest`, they all are ending)."""
     while True:
         try:
             if os.waitpid(-1, 0)[0] == 0:

@@ -866,7 +866,7 @@ def test_a_background_process_started_in_one_test_is_gone_after_reset(tmp_path):
 
 
 FILL_THE_PROCESS_LIMIT = """
-import os, time
+import os, threading, time
 
 calls = []
 
@@ -874,9 +874,9 @@ def count():
     calls.append(1)
     return len(calls)
 
-def fill():  # leaves as many sleeping processes as the process limit allows
+def fill(most):  # leaves up to ``most`` sleeping processes, as many as the process limit allows
     started = 0
-    while started < 100:
+    while started < most:
         try:
             child = os.fork()
         except OSError:
@@ -886,21 +886,39 @@ def fill():  # leaves as many sleeping processes as the process limit allows
             os._exit(0)
         started += 1
     return started
+
+def threads(most):  # starts up to ``most`` threads at once (the limit counts them too), then ends them
+    stop, started = threading.Event(), []
+    for _ in range(most):
+        try:
+            started.append(threading.Thread(target=stop.wait))
+            started[-1].start()
+        except RuntimeError:
+            started.pop()
+            break
+    stop.set()
+    for thread in started:
+        thread.join()
+    return len(started)
 """
 
 
-def test_processes_a_test_left_up_to_the_process_limit_do_not_keep_the_next_test_from_its_copy(tmp_path):
-    # The next copy is forked while the last one's processes are still ending; where they leave no room
-    # under the limit, they are reaped first (child.py, _fork_copy).
+def test_processes_a_test_left_up_to_the_process_limit_take_nothing_from_the_next_tests_limit(tmp_path):
+    # Every process a copy left is ended, and reaped, before the next copy is forked: each test has the
+    # whole limit, however full the test before left it.
     box = open_sandbox(tmp_path, FILL_THE_PROCESS_LIMIT)
     try:
         if "processes" not in box.protections or "processes" not in box.protections.get("limits", ""):
             pytest.skip(f"no PID namespace or no process limit here: {box.protections_off}")
         sandbox_process = box._process.pid
-        for _ in range(3):
-            assert box.call("fill").value > 0
+        room = box.call("threads", 100).value  # the whole limit, taken at once
+        left_most = box.call("fill", 100).value
+        assert room > 2 and left_most > 2
+        for left in [left_most, left_most // 2, 1] * 4:
             box.reset()
-            assert box.call("count").value == 1  # a fresh copy
+            assert box.call("fill", left).value == left
+            box.reset()  # the next test, at once: the whole limit again, however many the last test left
+            assert (box.call("threads", 100).value, box.call("count").value) == (room, 1)
         assert box._process.pid == sandbox_process  # no reset waited out its time and loaded the submission again
     finally:
         box.close()
@@ -910,7 +928,7 @@ THREAD_AT_LOAD = """
 import os, threading, time
 
 threading.Thread(target=threading.Event().wait, daemon=True).start()  # lives on in the loaded process
-# After each fork the loaded process sleeps here, not waiting for signals: the thread above takes them.
+# After each fork the loaded process sleeps here: a signal sent to it meanwhile goes to the thread above.
 os.register_at_fork(after_in_parent=lambda: time.sleep(0.2))
 
 calls = []
@@ -922,7 +940,8 @@ def count():
 
 
 def test_a_thread_the_submission_started_while_loading_keeps_no_copy_from_being_renewed(tmp_path):
-    # The loaded process learns of a copy's end by signals, which such a thread may take: ends are also polled.
+    # Such a thread lives on in the loaded process and may take any signal sent to it (a copy's end, SIGCHLD):
+    # the loaded process must learn of each end by waiting for it, never by a signal alone.
     box = open_sandbox(tmp_path, THREAD_AT_LOAD)
     try:
         sandbox_process = box._process.pid
