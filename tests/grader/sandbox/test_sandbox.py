@@ -953,23 +953,17 @@ def test_a_thread_the_submission_started_while_loading_keeps_no_copy_from_being_
         box.close()
 
 
-IGNORES_ITS_CHILDREN = """
-import os, signal
+IGNORES_ITS_CHILDREN = (
+    MEMORY
+    + """
+import signal
 
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # while loading: the kernel would then reap every copy unasked
-
-calls = []
-
-def count():
-    calls.append(1)
-    return len(calls)
-
-def die():
-    os._exit(0)
 
 def ignores_children():
     return signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN
 """
+)
 
 
 def test_a_submission_that_ignores_its_children_while_loading_still_has_its_copies_ends_seen(tmp_path):
