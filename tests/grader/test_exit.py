@@ -46,16 +46,14 @@ def buffered_environment() -> dict:
     return {name: value for name, value in os.environ.items() if name not in ("PYTHONUNBUFFERED", "PYTHONINSPECT")}
 
 
-def probe(mode: str, **popen) -> subprocess.CompletedProcess:
-    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **popen}
-    return subprocess.run(
-        [sys.executable, "-c", PROBE, mode],
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=buffered_environment(),
-        timeout=60,
-        **options,
-    )
+def python(*args: str, **options) -> subprocess.CompletedProcess:
+    """This Python run on ``args`` from the project, with stdout buffered, its output captured as text."""
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "timeout": 60, **options}
+    return subprocess.run([sys.executable, *args], cwd=PROJECT_ROOT, env=buffered_environment(), **options)
+
+
+def probe(mode: str, **options) -> subprocess.CompletedProcess:
+    return python("-c", PROBE, mode, **options)
 
 
 def test_the_program_skips_pythons_teardown_but_not_what_an_exit_must_do():
@@ -72,15 +70,7 @@ def test_with_another_thread_running_python_exits_as_usual():
 
 
 def test_python_i_still_gets_its_prompt_after_the_program():
-    ended = subprocess.run(
-        [sys.executable, "-i", "-c", PROBE, "alone"],
-        input="print(' prompt came', end='')\n",
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=buffered_environment(),
-        timeout=60,
-    )
+    ended = python("-i", "-c", PROBE, "alone", input="print(' prompt came', end='')\n")
     assert "buffered prompt came" in ended.stdout
 
 
@@ -109,35 +99,20 @@ def test_the_installed_command_and_python_m_both_run_it(capsys):
     assert [script.value for script in scripts] == ["grader.cli:run"]
     assert cli.main(["list"]) == 0
     in_process = capsys.readouterr().out
-    command = subprocess.run(
-        [sys.executable, "-m", "grader.cli", "list"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=buffered_environment(),
-        timeout=60,
-    )
+    command = python("-m", "grader.cli", "list")
     assert command.returncode == 0, command.stderr
     assert command.stdout == in_process  # every line, though the process never took Python apart
 
 
 @pytest.mark.parametrize("argv", [["grade"], ["no-such-command"]])
 def test_a_usage_error_still_exits_2(argv):
-    command = subprocess.run(
-        [sys.executable, "-m", "grader.cli", *argv], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60
-    )
+    command = python("-m", "grader.cli", *argv)
     assert command.returncode == 2
     assert "usage: grader" in command.stderr
 
 
 def test_a_profiler_still_gets_to_write_what_it_saw(tmp_path):
     profile = tmp_path / "grader.prof"
-    command = subprocess.run(
-        [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "grader.cli", "list"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        timeout=60,
-    )
+    command = python("-m", "cProfile", "-o", str(profile), "-m", "grader.cli", "list")
     assert command.returncode == 0, command.stderr
     assert profile.stat().st_size > 0  # written after the program, so only if Python's own exit came
